@@ -1,0 +1,297 @@
+//! Turns a verified GitHub payload into our records and the event published on
+//! `pipeline-events`.
+
+use aetherveil_models::github::{self, EventType};
+use aetherveil_models::{DeliveryId, JobRecord, PipelineEvent, PipelineEventKind, RepoName, RunRecord, names};
+use chrono::Utc;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::Value;
+
+/// Everything the webhook writes for one delivery, in one commit.
+#[derive(Debug)]
+pub struct Normalized {
+    pub action: Option<String>,
+    pub repo: Option<String>,
+    /// `(collection, id, document, order key)`, written with `put_if_newer`.
+    pub records: Vec<(&'static str, String, Value, String)>,
+    /// The serialized [`PipelineEvent`], if this delivery publishes one.
+    pub event: Option<Vec<u8>>,
+    pub ordering_key: Option<String>,
+    pub kind: &'static str,
+    /// Why the delivery is recorded as `ignored`, if it is.
+    pub ignored: Option<String>,
+}
+
+impl Normalized {
+    fn ignored(action: Option<String>, repo: Option<String>, reason: String) -> Self {
+        Self { action, repo, records: Vec::new(), event: None, ordering_key: None, kind: "none", ignored: Some(reason) }
+    }
+}
+
+#[derive(Deserialize)]
+struct Common {
+    action: Option<String>,
+    repository: Option<RepoLite>,
+}
+
+#[derive(Deserialize)]
+struct RepoLite {
+    full_name: String,
+}
+
+/// Parses `body` as `T`. A syntax error is an `Err` (the request gets 400). Valid JSON that does
+/// not have the shape we expect is kept and recorded as ignored, with the reason, so a GitHub
+/// payload change never loses data.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<Result<T, String>, serde_json::Error> {
+    match serde_json::from_slice::<T>(body) {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.is_data() => {
+            serde_json::from_slice::<IgnoredAny>(body)?;
+            Ok(Err(format!("payload shape not understood: {e}")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn to_vec(event: &PipelineEvent) -> Vec<u8> {
+    serde_json::to_vec(event).unwrap_or_else(|e| {
+        // Serializing our own plain structs cannot fail; keep a readable trace if it ever does.
+        tracing::error!(error = %e, "cannot serialize a pipeline event");
+        Vec::new()
+    })
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+pub fn normalize(
+    event_type: Option<EventType>,
+    event_name: &str,
+    delivery: &DeliveryId,
+    body: &[u8],
+) -> Result<Normalized, serde_json::Error> {
+    let Some(event_type) = event_type else {
+        let common = match parse::<Common>(body)? {
+            Ok(c) => c,
+            Err(_) => Common { action: None, repository: None },
+        };
+        return Ok(Normalized::ignored(
+            common.action,
+            common.repository.map(|r| r.full_name),
+            format!("event type {event_name:?} is not handled"),
+        ));
+    };
+    macro_rules! parse_or_ignore {
+        ($t:ty) => {
+            match parse::<$t>(body)? {
+                Ok(v) => v,
+                Err(reason) => {
+                    let common = parse::<Common>(body)?.ok();
+                    let action = common.as_ref().and_then(|c| c.action.clone());
+                    let repo = common.and_then(|c| c.repository.map(|r| r.full_name));
+                    return Ok(Normalized::ignored(action, repo, reason));
+                }
+            }
+        };
+    }
+    let base = |action: Option<String>,
+                repo: Option<RepoName>,
+                installation_id: Option<u64>,
+                kind: PipelineEventKind| PipelineEvent {
+        delivery_id: delivery.clone(),
+        github_event: event_name.to_owned(),
+        action,
+        repo,
+        installation_id,
+        received_at: Utc::now(),
+        kind,
+    };
+    let n = match event_type {
+        EventType::Ping => {
+            parse_or_ignore!(github::PingEvent);
+            Normalized {
+                action: None,
+                repo: None,
+                records: vec![],
+                event: None,
+                ordering_key: None,
+                kind: "ping",
+                ignored: None,
+            }
+        }
+        EventType::WorkflowRun => {
+            let e = parse_or_ignore!(github::WorkflowRunEvent);
+            let run = RunRecord::from_github(&e.workflow_run, &e.repository, e.installation.as_ref());
+            let key = format!("run-{}", run.run_id);
+            let record = (names::RUNS, run.run_id.to_string(), to_value(&run), run.order_key());
+            let repo = run.repo.clone();
+            let ev = base(
+                Some(e.action.clone()),
+                Some(repo.clone()),
+                e.installation.map(|i| i.id),
+                PipelineEventKind::Run(run),
+            );
+            Normalized {
+                action: Some(e.action),
+                repo: Some(repo.0),
+                records: vec![record],
+                event: Some(to_vec(&ev)),
+                ordering_key: Some(key),
+                kind: "run",
+                ignored: None,
+            }
+        }
+        EventType::WorkflowJob => {
+            let e = parse_or_ignore!(github::WorkflowJobEvent);
+            let job = JobRecord::from_github(&e.workflow_job, &e.repository);
+            let key = format!("run-{}", job.run_id);
+            let record = (names::JOBS, job.job_id.to_string(), to_value(&job), job.order_key());
+            let repo = job.repo.clone();
+            let ev = base(
+                Some(e.action.clone()),
+                Some(repo.clone()),
+                e.installation.map(|i| i.id),
+                PipelineEventKind::Job(job),
+            );
+            Normalized {
+                action: Some(e.action),
+                repo: Some(repo.0),
+                records: vec![record],
+                event: Some(to_vec(&ev)),
+                ordering_key: Some(key),
+                kind: "job",
+                ignored: None,
+            }
+        }
+        EventType::Push => {
+            let e = parse_or_ignore!(github::PushEvent);
+            let mut changed_paths: Vec<String> =
+                e.commits.iter().flat_map(|c| c.added.iter().chain(&c.modified).chain(&c.removed).cloned()).collect();
+            changed_paths.sort();
+            changed_paths.dedup();
+            let repo = RepoName(e.repository.full_name.clone());
+            let kind = PipelineEventKind::Push {
+                git_ref: e.git_ref,
+                before: e.before,
+                after: e.after,
+                forced: e.forced,
+                created: e.created,
+                deleted: e.deleted,
+                changed_paths,
+            };
+            let ev = base(None, Some(repo.clone()), e.installation.map(|i| i.id), kind);
+            Normalized {
+                action: None,
+                repo: Some(repo.0.clone()),
+                records: vec![],
+                event: Some(to_vec(&ev)),
+                ordering_key: Some(repo.0),
+                kind: "push",
+                ignored: None,
+            }
+        }
+        EventType::PullRequest => {
+            let e = parse_or_ignore!(github::PullRequestEvent);
+            let head_repo = e.pull_request.head.repo.as_ref().map(|r| r.full_name.clone());
+            let kind = PipelineEventKind::PullRequest {
+                number: e.number,
+                state: e.pull_request.state.clone(),
+                head_ref: e.pull_request.head.git_ref.clone(),
+                head_sha: e.pull_request.head.sha.clone(),
+                base_ref: e.pull_request.base.git_ref.clone(),
+                from_fork: head_repo.as_deref().is_some_and(|h| h != e.repository.full_name),
+                head_repo,
+                merged: e.pull_request.merged.unwrap_or(false),
+            };
+            let repo = RepoName(e.repository.full_name.clone());
+            let ev = base(Some(e.action.clone()), Some(repo.clone()), e.installation.map(|i| i.id), kind);
+            Normalized {
+                action: Some(e.action),
+                repo: Some(repo.0.clone()),
+                records: vec![],
+                event: Some(to_vec(&ev)),
+                ordering_key: Some(repo.0),
+                kind: "pull_request",
+                ignored: None,
+            }
+        }
+        EventType::CheckRun => {
+            let e = parse_or_ignore!(github::CheckRunEvent);
+            let c = e.check_run;
+            let kind = PipelineEventKind::CheckRun {
+                check_run_id: c.id,
+                name: c.name,
+                head_sha: c.head_sha,
+                status: c.status,
+                conclusion: c.conclusion,
+                check_suite_id: c.check_suite.map(|s| s.id),
+                app: c.app.and_then(|a| a.slug),
+            };
+            let repo = RepoName(e.repository.full_name.clone());
+            let ev = base(Some(e.action.clone()), Some(repo.clone()), e.installation.map(|i| i.id), kind);
+            Normalized {
+                action: Some(e.action),
+                repo: Some(repo.0.clone()),
+                records: vec![],
+                event: Some(to_vec(&ev)),
+                ordering_key: Some(repo.0),
+                kind: "check_run",
+                ignored: None,
+            }
+        }
+        EventType::CheckSuite => {
+            let e = parse_or_ignore!(github::CheckSuiteEvent);
+            let s = e.check_suite;
+            let kind = PipelineEventKind::CheckSuite {
+                check_suite_id: s.id,
+                head_sha: s.head_sha,
+                head_branch: s.head_branch,
+                status: s.status,
+                conclusion: s.conclusion,
+                app: s.app.and_then(|a| a.slug),
+            };
+            let repo = RepoName(e.repository.full_name.clone());
+            let ev = base(Some(e.action.clone()), Some(repo.clone()), e.installation.map(|i| i.id), kind);
+            Normalized {
+                action: Some(e.action),
+                repo: Some(repo.0.clone()),
+                records: vec![],
+                event: Some(to_vec(&ev)),
+                ordering_key: Some(repo.0),
+                kind: "check_suite",
+                ignored: None,
+            }
+        }
+        EventType::Installation => {
+            let e = parse_or_ignore!(github::InstallationEvent);
+            let repositories: Vec<String> =
+                e.repositories.unwrap_or_default().into_iter().map(|r| r.full_name).collect();
+            let account = e.installation.account.map(|a| a.login);
+            let id = e.installation.id;
+            let doc = serde_json::json!({
+                "installation_id": id,
+                "account": account,
+                "app_id": e.installation.app_id,
+                "repository_selection": e.installation.repository_selection,
+                "repositories": repositories,
+                "last_action": e.action,
+                "updated_at": Utc::now(),
+            });
+            let order = Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+            let kind = PipelineEventKind::Installation { installation_id: id, account, repositories };
+            let ev = base(Some(e.action.clone()), None, Some(id), kind);
+            Normalized {
+                action: Some(e.action),
+                repo: None,
+                records: vec![(names::INSTALLATIONS, id.to_string(), doc, order)],
+                event: Some(to_vec(&ev)),
+                ordering_key: Some(format!("installation-{id}")),
+                kind: "installation",
+                ignored: None,
+            }
+        }
+    };
+    Ok(n)
+}

@@ -1,0 +1,399 @@
+//! Layered configuration: documented defaults (`config.default.toml`, compiled in), then an
+//! optional `aetherveil.toml`, then `AETHERVEIL_*` environment variables, then flags.
+//! Every layer is checked against the defaults' keys, so a typo stops start-up with a message
+//! naming the key; values are validated before anything starts.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use toml::{Table, Value};
+
+/// The documented defaults, as shipped.
+pub const DEFAULTS: &str = include_str!("../config.default.toml");
+/// Environment variables start with this.
+pub const ENV_PREFIX: &str = "AETHERVEIL_";
+/// Names an explicit config file; not a config key itself.
+pub const ENV_CONFIG_FILE: &str = "AETHERVEIL_CONFIG";
+/// The file looked for in the working directory when none is named.
+pub const DEFAULT_FILE: &str = "aetherveil.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    Syntax { path: String, reason: String },
+    #[error("{source_name}: unknown config key `{key}`")]
+    UnknownKey { source_name: String, key: String },
+    #[error("unknown environment variable {name}; known ones are {known}")]
+    UnknownEnv { name: String, known: String },
+    #[error("{source_name}: `{key}` {reason}")]
+    BadValue { source_name: String, key: String, reason: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub bus: BusConfig,
+    pub webhook: WebhookConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    Sqlite,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Normal,
+    Full,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    pub synchronous: Synchronous,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BusBackend {
+    Local,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    pub backend: BusBackend,
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub retention_hours: u64,
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub secret: String,
+    pub max_body_bytes: u64,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("secret", &if self.secret.is_empty() { "<unset>" } else { "<redacted>" })
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+/// Flags given on the command line; the last layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub addr: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// The defaults alone.
+    pub fn defaults() -> Self {
+        Self::load_from(None, std::iter::empty(), &Overrides::default()).expect("the shipped defaults are valid")
+    }
+
+    /// Loads every layer from the process environment. `file` is `--config`; without it,
+    /// `AETHERVEIL_CONFIG` or `./aetherveil.toml` if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let named = file.map(Path::to_path_buf).or_else(|| std::env::var_os(ENV_CONFIG_FILE).map(PathBuf::from));
+        let path = named.or_else(|| Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()));
+        Self::load_from(path.as_deref(), std::env::vars(), overrides)
+    }
+
+    /// Loads with an explicit environment (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let defaults: Table = DEFAULTS.parse().expect("config.default.toml parses");
+        let mut merged = defaults.clone();
+        if let Some(path) = file {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::Read { path: name.clone(), reason: e.to_string() })?;
+            let table: Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax { path: name.clone(), reason: e.to_string() })?;
+            check_known(&defaults, &table, "", &name)?;
+            merge(&mut merged, table);
+        }
+        let keys = leaf_keys(&defaults, "");
+        let mut env_table = Table::new();
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if name == ENV_CONFIG_FILE || rest.is_empty() {
+                continue;
+            }
+            let Some((key, default)) = keys.iter().find(|(k, _)| env_name(k) == name) else {
+                let known = keys.keys().map(|k| env_name(k)).collect::<Vec<_>>().join(", ");
+                return Err(ConfigError::UnknownEnv { name, known });
+            };
+            let value = parse_like(default, &raw).map_err(|reason| ConfigError::BadValue {
+                source_name: name.clone(),
+                key: key.clone(),
+                reason,
+            })?;
+            set_path(&mut env_table, key, value);
+        }
+        merge(&mut merged, env_table);
+        let mut config: Config = serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
+            let key = e.path().to_string();
+            let reason = e.into_inner().message().to_owned();
+            ConfigError::BadValue { source_name: "configuration".into(), key, reason }
+        })?;
+        if let Some(addr) = overrides.addr {
+            config.server.addr = addr;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            config.server.data_dir = dir.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, reason: &str| ConfigError::BadValue {
+            source_name: "configuration".into(),
+            key: key.into(),
+            reason: reason.into(),
+        };
+        if self.bus.max_attempts == 0 {
+            return Err(bad("bus.max_attempts", "must be at least 1"));
+        }
+        if self.bus.initial_backoff_ms == 0 || self.bus.initial_backoff_ms > self.bus.max_backoff_ms {
+            return Err(bad("bus.initial_backoff_ms", "must be positive and at most bus.max_backoff_ms"));
+        }
+        if self.webhook.max_body_bytes == 0 || self.webhook.max_body_bytes > 1 << 30 {
+            return Err(bad("webhook.max_body_bytes", "must be between 1 and 1073741824"));
+        }
+        if self.server.data_dir.as_os_str().is_empty() {
+            return Err(bad("server.data_dir", "must not be empty"));
+        }
+        let level_ok = self.log.level.split(',').all(|part| {
+            let level = part.rsplit('=').next().unwrap_or("");
+            matches!(level, "trace" | "debug" | "info" | "warn" | "error" | "off")
+        });
+        if !level_ok {
+            return Err(bad(
+                "log.level",
+                "must be trace, debug, info, warn, error or off (optionally per target: `info,aetherveil_store=debug`)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.bus.retention_hours * 3600)
+    }
+}
+
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.replace('.', "_").to_uppercase())
+}
+
+fn leaf_keys(table: &Table, prefix: &str) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (k, v) in table {
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            Value::Table(t) => out.extend(leaf_keys(t, &path)),
+            other => {
+                out.insert(path, other.clone());
+            }
+        }
+    }
+    out
+}
+
+fn check_known(defaults: &Table, given: &Table, prefix: &str, source_name: &str) -> Result<(), ConfigError> {
+    for (k, v) in given {
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match (defaults.get(k), v) {
+            (None, _) => {
+                return Err(ConfigError::UnknownKey { source_name: source_name.into(), key: path });
+            }
+            (Some(Value::Table(d)), Value::Table(g)) => check_known(d, g, &path, source_name)?,
+            (Some(Value::Table(_)), _) => {
+                return Err(ConfigError::BadValue {
+                    source_name: source_name.into(),
+                    key: path,
+                    reason: "must be a table".into(),
+                });
+            }
+            (Some(default), given) if default.type_str() != given.type_str() => {
+                return Err(ConfigError::BadValue {
+                    source_name: source_name.into(),
+                    key: path,
+                    reason: format!("must be a {}, not a {}", default.type_str(), given.type_str()),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn parse_like(default: &Value, raw: &str) -> Result<Value, String> {
+    match default {
+        Value::Integer(_) => {
+            raw.trim().parse::<i64>().map(Value::Integer).map_err(|_| format!("must be an integer, not {raw:?}"))
+        }
+        Value::Float(_) => {
+            raw.trim().parse::<f64>().map(Value::Float).map_err(|_| format!("must be a number, not {raw:?}"))
+        }
+        Value::Boolean(_) => match raw.trim() {
+            "true" | "1" | "yes" => Ok(Value::Boolean(true)),
+            "false" | "0" | "no" => Ok(Value::Boolean(false)),
+            _ => Err(format!("must be true or false, not {raw:?}")),
+        },
+        _ => Ok(Value::String(raw.to_owned())),
+    }
+}
+
+fn set_path(table: &mut Table, key: &str, value: Value) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or(key);
+    let mut cur = table;
+    for p in parts {
+        let entry = cur.entry(p.to_owned()).or_insert_with(|| Value::Table(Table::new()));
+        if !entry.is_table() {
+            *entry = Value::Table(Table::new());
+        }
+        cur = match entry {
+            Value::Table(t) => t,
+            _ => return,
+        };
+    }
+    cur.insert(last.to_owned(), value);
+}
+
+fn merge(base: &mut Table, over: Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().expect("tempfile");
+        std::fs::write(f.path(), text).expect("write");
+        f
+    }
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let c = Config::defaults();
+        assert_eq!(c.server.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.webhook.max_body_bytes, 25 * 1024 * 1024);
+        assert_eq!(c.store.synchronous, Synchronous::Normal);
+    }
+
+    #[test]
+    fn file_then_env_then_flags_win_in_order() {
+        let f = file("[server]\naddr = \"127.0.0.1:9000\"\n[bus]\nmax_attempts = 3\n");
+        let e = env(&[("AETHERVEIL_BUS_MAX_ATTEMPTS", "5"), ("AETHERVEIL_WEBHOOK_SECRET", "s3cret"), ("PATH", "/bin")]);
+        let c = Config::load_from(Some(f.path()), e.clone(), &Overrides::default()).expect("load");
+        assert_eq!(c.server.addr.port(), 9000);
+        assert_eq!(c.bus.max_attempts, 5);
+        assert_eq!(c.webhook.secret, "s3cret");
+        let flags = Overrides { addr: Some("127.0.0.1:7000".parse().expect("addr")), data_dir: None };
+        assert_eq!(Config::load_from(Some(f.path()), e, &flags).expect("load").server.addr.port(), 7000);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let f = file("[server]\nadr = \"127.0.0.1:9000\"\n");
+        let err = Config::load_from(Some(f.path()), env(&[]), &Overrides::default()).expect_err("typo");
+        assert!(err.to_string().contains("unknown config key `server.adr`"), "{err}");
+        let f = file("[sever]\n");
+        let err = Config::load_from(Some(f.path()), env(&[]), &Overrides::default()).expect_err("typo");
+        assert!(err.to_string().contains("`sever`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_vars_are_named() {
+        let err = Config::load_from(None, env(&[("AETHERVEIL_WEBHOK_SECRET", "x")]), &Overrides::default())
+            .expect_err("typo");
+        assert!(err.to_string().contains("AETHERVEIL_WEBHOK_SECRET"), "{err}");
+        assert!(err.to_string().contains("AETHERVEIL_WEBHOOK_SECRET"), "lists the known names: {err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("AETHERVEIL_BUS_MAX_ATTEMPTS", "many")], "AETHERVEIL_BUS_MAX_ATTEMPTS"),
+            (&[("AETHERVEIL_BUS_MAX_ATTEMPTS", "0")], "bus.max_attempts"),
+            (&[("AETHERVEIL_SERVER_ADDR", "localhost")], "socket address"),
+            (&[("AETHERVEIL_STORE_SYNCHRONOUS", "sometimes")], "sometimes"),
+            (&[("AETHERVEIL_LOG_LEVEL", "loud")], "log.level"),
+            (&[("AETHERVEIL_WEBHOOK_MAX_BODY_BYTES", "0")], "webhook.max_body_bytes"),
+        ];
+        for (e, needle) in cases {
+            let err = Config::load_from(None, env(e), &Overrides::default()).expect_err("bad value");
+            assert!(err.to_string().contains(needle), "{e:?}: {err}");
+        }
+        let f = file("[bus]\nmax_attempts = \"3\"\n");
+        let err = Config::load_from(Some(f.path()), env(&[]), &Overrides::default()).expect_err("type");
+        assert!(err.to_string().contains("bus.max_attempts") && err.to_string().contains("integer"), "{err}");
+    }
+
+    #[test]
+    fn the_secret_is_never_printed_by_debug() {
+        let c = Config::load_from(None, env(&[("AETHERVEIL_WEBHOOK_SECRET", "hunter2")]), &Overrides::default())
+            .expect("load");
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,234 @@
+//! Prometheus metrics in the text exposition format. Metric names are enums, so a name is
+//! spelled once; counters end in `_total`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Counter {
+    /// Every webhook request, by outcome (processed, duplicate, ignored, rejected), reason and event.
+    WebhookOutcomes,
+    /// Push deliveries to a single event-function container, by result.
+    PushDeliveries,
+    /// Events recorded by the journal subscriber, by kind, and duplicates it skipped.
+    JournalEvents,
+}
+
+impl Counter {
+    fn name(self) -> &'static str {
+        match self {
+            Counter::WebhookOutcomes => "aetherveil_webhook_outcomes_total",
+            Counter::PushDeliveries => "aetherveil_push_deliveries_total",
+            Counter::JournalEvents => "aetherveil_journal_events_total",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Counter::WebhookOutcomes => "Webhook requests by recorded outcome.",
+            Counter::PushDeliveries => "Push deliveries received by an event function, by result.",
+            Counter::JournalEvents => "Pipeline events recorded by the journal subscriber.",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Gauge {
+    /// Messages a subscription has not reached yet.
+    BusBacklog,
+    /// Messages waiting for a retry.
+    BusRetrying,
+    /// Documents in the dead-letter collection.
+    DeadLetters,
+}
+
+impl Gauge {
+    fn name(self) -> &'static str {
+        match self {
+            Gauge::BusBacklog => "aetherveil_bus_backlog_messages",
+            Gauge::BusRetrying => "aetherveil_bus_retrying_messages",
+            Gauge::DeadLetters => "aetherveil_dead_letters",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Gauge::BusBacklog => "Bus lag: messages published but not yet delivered, per subscription.",
+            Gauge::BusRetrying => "Messages waiting for redelivery, per subscription.",
+            Gauge::DeadLetters => "Messages that failed for good.",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Histogram {
+    /// Time to answer a webhook request, acknowledgement included.
+    WebhookSeconds,
+}
+
+impl Histogram {
+    fn name(self) -> &'static str {
+        match self {
+            Histogram::WebhookSeconds => "aetherveil_webhook_request_duration_seconds",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Histogram::WebhookSeconds => "Webhook request latency, from the first byte read to the answer.",
+        }
+    }
+}
+
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Default)]
+struct Hist {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    counters: Mutex<BTreeMap<(Counter, Labels), u64>>,
+    gauges: Mutex<BTreeMap<(Gauge, Labels), f64>>,
+    histograms: Mutex<BTreeMap<(Histogram, Labels), Hist>>,
+}
+
+fn labels(pairs: &[(&'static str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+}
+
+fn render_labels(out: &mut String, labels: &Labels, extra: Option<(&str, String)>) {
+    let all: Vec<(&str, String)> = labels.iter().map(|(k, v)| (*k, v.clone())).chain(extra).collect();
+    if all.is_empty() {
+        return;
+    }
+    out.push('{');
+    for (i, (k, v)) in all.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+        let _ = write!(out, "{k}=\"{escaped}\"");
+    }
+    out.push('}');
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn inc(&self, counter: Counter, pairs: &[(&'static str, &str)]) {
+        if let Ok(mut m) = self.counters.lock() {
+            *m.entry((counter, labels(pairs))).or_insert(0) += 1;
+        }
+    }
+
+    pub fn set(&self, gauge: Gauge, pairs: &[(&'static str, &str)], value: f64) {
+        if let Ok(mut m) = self.gauges.lock() {
+            m.insert((gauge, labels(pairs)), value);
+        }
+    }
+
+    pub fn observe(&self, histogram: Histogram, pairs: &[(&'static str, &str)], value: f64) {
+        if let Ok(mut m) = self.histograms.lock() {
+            let h = m.entry((histogram, labels(pairs))).or_default();
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if value <= *bound {
+                    h.buckets[i] += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += value;
+        }
+    }
+
+    /// The current value of one counter series (for tests and the API).
+    pub fn counter(&self, counter: Counter, pairs: &[(&'static str, &str)]) -> u64 {
+        self.counters.lock().ok().and_then(|m| m.get(&(counter, labels(pairs))).copied()).unwrap_or(0)
+    }
+
+    /// Renders everything in the Prometheus text format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(m) = self.counters.lock() {
+            let mut last = None;
+            for ((c, l), v) in m.iter() {
+                if last != Some(*c) {
+                    let _ = writeln!(out, "# HELP {} {}\n# TYPE {} counter", c.name(), c.help(), c.name());
+                    last = Some(*c);
+                }
+                out.push_str(c.name());
+                render_labels(&mut out, l, None);
+                let _ = writeln!(out, " {v}");
+            }
+        }
+        if let Ok(m) = self.gauges.lock() {
+            let mut last = None;
+            for ((g, l), v) in m.iter() {
+                if last != Some(*g) {
+                    let _ = writeln!(out, "# HELP {} {}\n# TYPE {} gauge", g.name(), g.help(), g.name());
+                    last = Some(*g);
+                }
+                out.push_str(g.name());
+                render_labels(&mut out, l, None);
+                let _ = writeln!(out, " {v}");
+            }
+        }
+        if let Ok(m) = self.histograms.lock() {
+            let mut last = None;
+            for ((h, l), data) in m.iter() {
+                let name = h.name();
+                if last != Some(*h) {
+                    let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} histogram", h.help());
+                    last = Some(*h);
+                }
+                for (i, bound) in BUCKETS.iter().enumerate() {
+                    let _ = write!(out, "{name}_bucket");
+                    render_labels(&mut out, l, Some(("le", bound.to_string())));
+                    let _ = writeln!(out, " {}", data.buckets[i]);
+                }
+                let _ = write!(out, "{name}_bucket");
+                render_labels(&mut out, l, Some(("le", "+Inf".into())));
+                let _ = writeln!(out, " {}", data.count);
+                let _ = write!(out, "{name}_sum");
+                render_labels(&mut out, l, None);
+                let _ = writeln!(out, " {}", data.sum);
+                let _ = write!(out, "{name}_count");
+                render_labels(&mut out, l, None);
+                let _ = writeln!(out, " {}", data.count);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.inc(Counter::WebhookOutcomes, &[("outcome", "processed"), ("event", "push")]);
+        m.inc(Counter::WebhookOutcomes, &[("outcome", "processed"), ("event", "push")]);
+        m.inc(Counter::WebhookOutcomes, &[("outcome", "rejected"), ("reason", "bad \"sig\"")]);
+        m.set(Gauge::BusBacklog, &[("subscription", "journal")], 3.0);
+        m.observe(Histogram::WebhookSeconds, &[], 0.003);
+        let text = m.render();
+        assert!(text.contains("# TYPE aetherveil_webhook_outcomes_total counter"));
+        assert!(text.contains("aetherveil_webhook_outcomes_total{outcome=\"processed\",event=\"push\"} 2"));
+        assert!(text.contains("reason=\"bad \\\"sig\\\"\""));
+        assert!(text.contains("aetherveil_bus_backlog_messages{subscription=\"journal\"} 3"));
+        assert!(text.contains("aetherveil_webhook_request_duration_seconds_bucket{le=\"0.0025\"} 0"));
+        assert!(text.contains("aetherveil_webhook_request_duration_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("aetherveil_webhook_request_duration_seconds_count 1"));
+        assert_eq!(text.matches("# TYPE aetherveil_webhook_outcomes_total").count(), 1);
+    }
+}

@@ -1,0 +1,520 @@
+//! The embedded backend: one SQLite file in WAL mode.
+//!
+//! Writes are serialized through one writer thread that takes every request waiting in its
+//! queue, runs each inside its own savepoint and commits them together (group commit). A request
+//! is answered only after the commit that holds it, so an acknowledged write is in the WAL file:
+//! with `synchronous = normal` it survives a crash or `kill -9` of the process; with
+//! `synchronous = full` it also survives power loss, at the cost of an fsync per commit.
+//! Reads use a small pool of connections and never block the writer.
+
+use crate::batch::{Message, Precondition, WriteBatch, WriteOp};
+use crate::error::{Result, StoreError};
+use crate::query::{Op, Order, Query, valid_field};
+use crate::{Doc, Store};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{oneshot, watch};
+
+/// The largest number of requests one group commit takes.
+const MAX_GROUP: usize = 512;
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// Each entry upgrades the schema by one version (`PRAGMA user_version`).
+const MIGRATIONS: &[&str] = &[
+    // 1: documents, blobs, and the bus outbox with per-subscription cursors and retries.
+    "CREATE TABLE docs (
+        coll TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        ord TEXT,
+        data TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (coll, id)
+    );
+    CREATE INDEX docs_repo ON docs (coll, json_extract(data, '$.repo'));
+    CREATE INDEX docs_run_id ON docs (coll, json_extract(data, '$.run_id'));
+    CREATE INDEX docs_delivery_id ON docs (coll, json_extract(data, '$.delivery_id'));
+    CREATE TABLE blobs (
+        ns TEXT NOT NULL,
+        key TEXT NOT NULL,
+        data BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (ns, key)
+    );
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL,
+        key TEXT,
+        attributes TEXT NOT NULL,
+        data BLOB NOT NULL,
+        published_at INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_topic ON outbox (topic, seq);
+    CREATE TABLE bus_cursors (
+        subscription TEXT PRIMARY KEY,
+        topic TEXT NOT NULL,
+        seq INTEGER NOT NULL
+    );
+    CREATE TABLE bus_retries (
+        subscription TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_at INTEGER NOT NULL,
+        last_error TEXT NOT NULL,
+        PRIMARY KEY (subscription, seq)
+    );",
+];
+
+/// How hard SQLite pushes commits to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Durable against process crashes (the WAL is written before the commit returns).
+    #[default]
+    Normal,
+    /// Also durable against power loss (fsync per commit).
+    Full,
+}
+
+type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    readers: Mutex<Vec<Connection>>,
+    synchronous: Synchronous,
+    outbox_tx: watch::Sender<u64>,
+}
+
+/// SQLite-backed [`Store`]. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn open_connection(path: &Path, synchronous: Synchronous) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+    let sync = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+    ))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Invalid(format!(
+            "the database schema is version {current}, newer than this binary knows ({}); upgrade aetherveil",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied store migration");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and starts the writer thread.
+    pub fn open(path: impl AsRef<Path>, synchronous: Synchronous) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Open { path: dir.display().to_string(), reason: e.to_string() })?;
+        }
+        let mut conn = open_connection(&path, synchronous)?;
+        migrate(&mut conn)?;
+        let (outbox_tx, _) = watch::channel(0u64);
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(Some(tx)),
+                readers: Mutex::new(Vec::new()),
+                synchronous,
+                outbox_tx,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` inside the next group commit and answers once that commit is durable.
+    /// If `f` fails, its own changes are rolled back and the others in the group still commit.
+    pub async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |commit_error| {
+                let answer = match commit_error {
+                    Some(e) => Err(StoreError::Database(format!("commit failed: {e}"))),
+                    None => result,
+                };
+                if tx.send(answer).is_err() {
+                    tracing::trace!("writer caller went away before its commit finished");
+                }
+            });
+            (ok, completion)
+        });
+        let sender = self.inner.writer.lock().map_err(|_| StoreError::Closed)?.clone().ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Abandoned)?
+    }
+
+    /// Runs `f` on a pooled read connection.
+    pub async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_connection(&inner.path, inner.synchronous)?,
+            };
+            let result = f(&conn);
+            let mut pool = inner.readers.lock().map_err(|_| StoreError::Closed)?;
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("read task failed: {e}")))?
+    }
+
+    /// Ticks after every commit that published messages; the local bus waits on it.
+    pub fn outbox_watch(&self) -> watch::Receiver<u64> {
+        self.inner.outbox_tx.subscribe()
+    }
+
+    /// Stops accepting writes; the writer thread ends once queued writes are committed.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.inner.writer.lock() {
+            w.take();
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = Vec::with_capacity(16);
+        jobs.push(first);
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the jobs answers every caller with `Abandoned`; nothing was written.
+            tracing::error!(error = %e, writes = jobs.len(), "cannot begin a write transaction");
+            continue;
+        }
+        let mut completions = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let savepoint_ok = conn.execute_batch("SAVEPOINT job").is_ok();
+            let (ok, completion) = job(&conn);
+            if savepoint_ok {
+                let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                if let Err(e) = conn.execute_batch(end) {
+                    tracing::error!(error = %e, "savepoint cleanup failed");
+                }
+            }
+            completions.push(completion);
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+        if commit.is_err() && conn.execute_batch("ROLLBACK").is_err() {
+            tracing::error!("rollback after a failed commit failed too");
+        }
+        let err = commit.err();
+        for completion in completions {
+            completion(err.as_ref());
+        }
+    }
+    tracing::debug!("sqlite writer stopped");
+}
+
+fn conflict(collection: &str, id: &str) -> StoreError {
+    StoreError::Conflict { collection: collection.to_owned(), id: id.to_owned() }
+}
+
+/// Applies one operation inside the current transaction; `Ok(false)` means skipped (stale).
+pub fn apply_op(conn: &Connection, op: &WriteOp, now: i64) -> Result<bool> {
+    Ok(match op {
+        WriteOp::Put { collection, id, data, precondition } => {
+            let text = data.to_string();
+            match precondition {
+                Precondition::None => {
+                    conn.prepare_cached(
+                        "INSERT INTO docs (coll, id, version, ord, data, updated_at) VALUES (?1, ?2, 1, NULL, ?3, ?4)
+                         ON CONFLICT (coll, id) DO UPDATE SET version = version + 1, ord = NULL,
+                         data = excluded.data, updated_at = excluded.updated_at",
+                    )?
+                    .execute(params![collection, id, text, now])?;
+                }
+                Precondition::Absent => {
+                    let n = conn
+                        .prepare_cached(
+                            "INSERT INTO docs (coll, id, version, ord, data, updated_at) VALUES (?1, ?2, 1, NULL, ?3, ?4)
+                             ON CONFLICT (coll, id) DO NOTHING",
+                        )?
+                        .execute(params![collection, id, text, now])?;
+                    if n == 0 {
+                        return Err(conflict(collection, id));
+                    }
+                }
+                Precondition::Version(v) => {
+                    let n = conn
+                        .prepare_cached(
+                            "UPDATE docs SET version = version + 1, ord = NULL, data = ?3, updated_at = ?4
+                             WHERE coll = ?1 AND id = ?2 AND version = ?5",
+                        )?
+                        .execute(params![collection, id, text, now, *v as i64])?;
+                    if n == 0 {
+                        return Err(conflict(collection, id));
+                    }
+                }
+            }
+            true
+        }
+        WriteOp::PutIfNewer { collection, id, data, order } => {
+            let n = conn
+                .prepare_cached(
+                    "INSERT INTO docs (coll, id, version, ord, data, updated_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)
+                     ON CONFLICT (coll, id) DO UPDATE SET version = version + 1, ord = excluded.ord,
+                     data = excluded.data, updated_at = excluded.updated_at
+                     WHERE docs.ord IS NULL OR docs.ord < excluded.ord",
+                )?
+                .execute(params![collection, id, order, data.to_string(), now])?;
+            n > 0
+        }
+        WriteOp::Delete { collection, id } => {
+            conn.prepare_cached("DELETE FROM docs WHERE coll = ?1 AND id = ?2")?.execute(params![collection, id])? > 0
+        }
+        WriteOp::Blob { namespace, key, bytes } => {
+            conn.prepare_cached(
+                "INSERT INTO blobs (ns, key, data, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (ns, key) DO UPDATE SET data = excluded.data",
+            )?
+            .execute(params![namespace, key, bytes, now])?;
+            true
+        }
+        WriteOp::Publish(message) => insert_outbox(conn, message, now)?,
+    })
+}
+
+/// Appends a message to the outbox; a message id already there is not appended again.
+pub fn insert_outbox(conn: &Connection, message: &Message, now: i64) -> Result<bool> {
+    let attributes = serde_json::to_string(&message.attributes).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO outbox (id, topic, key, attributes, data, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![message.id, message.topic, message.key, attributes, message.data, now])?;
+    Ok(n > 0)
+}
+
+fn validate(batch: &WriteBatch) -> Result<()> {
+    for op in &batch.ops {
+        let (what, name) = match op {
+            WriteOp::Put { collection, id, .. }
+            | WriteOp::PutIfNewer { collection, id, .. }
+            | WriteOp::Delete { collection, id } => (collection, id),
+            WriteOp::Blob { namespace, key, .. } => (namespace, key),
+            WriteOp::Publish(m) => (&m.topic, &m.id),
+        };
+        if what.is_empty() || name.is_empty() {
+            return Err(StoreError::Invalid("empty collection or id".into()));
+        }
+    }
+    Ok(())
+}
+
+fn bind_json(value: &Value) -> SqlValue {
+    match value {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
+    }
+}
+
+fn row_to_doc(id: String, version: i64, data: String) -> Result<Doc> {
+    let data = serde_json::from_str(&data).map_err(|e| StoreError::Decode { id: id.clone(), reason: e.to_string() })?;
+    Ok(Doc { id, version: version as u64, data })
+}
+
+fn build_query(collection: &str, query: &Query) -> Result<(String, Vec<SqlValue>)> {
+    let mut sql = String::from("SELECT id, version, data FROM docs WHERE coll = ?");
+    let mut args = vec![SqlValue::Text(collection.to_owned())];
+    for f in &query.filters {
+        if !valid_field(&f.field) {
+            return Err(StoreError::Invalid(format!("bad field name {:?}", f.field)));
+        }
+        let path = format!("json_extract(data, '$.{}')", f.field);
+        if f.value.is_null() {
+            match f.op {
+                Op::Eq => sql.push_str(&format!(" AND {path} IS NULL")),
+                _ => return Err(StoreError::Invalid("null only compares with Eq".into())),
+            }
+            continue;
+        }
+        let op = match f.op {
+            Op::Eq => "=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        };
+        sql.push_str(&format!(" AND {path} {op} ?"));
+        args.push(bind_json(&f.value));
+    }
+    match &query.order_by {
+        Some((field, order)) => {
+            if !valid_field(field) {
+                return Err(StoreError::Invalid(format!("bad field name {field:?}")));
+            }
+            let dir = if *order == Order::Asc { "ASC" } else { "DESC" };
+            sql.push_str(&format!(" ORDER BY json_extract(data, '$.{field}') {dir}, id {dir}"));
+        }
+        None => sql.push_str(" ORDER BY id"),
+    }
+    if let Some(limit) = query.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    Ok((sql, args))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Doc>> {
+        let (collection, id) = (collection.to_owned(), id.to_owned());
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached("SELECT version, data FROM docs WHERE coll = ?1 AND id = ?2")?
+                .query_row(params![collection, id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .optional()?;
+            row.map(|(version, data)| row_to_doc(id, version, data)).transpose()
+        })
+        .await
+    }
+
+    async fn query(&self, collection: &str, query: Query) -> Result<Vec<Doc>> {
+        let (sql, args) = build_query(collection, &query)?;
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(args), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })?;
+            let mut docs = Vec::new();
+            for row in rows {
+                let (id, version, data) = row?;
+                docs.push(row_to_doc(id, version, data)?);
+            }
+            Ok(docs)
+        })
+        .await
+    }
+
+    async fn commit(&self, batch: WriteBatch) -> Result<Vec<bool>> {
+        validate(&batch)?;
+        let publishes = batch.ops.iter().any(|op| matches!(op, WriteOp::Publish(_)));
+        let applied = self
+            .write(move |conn| {
+                let now = now_millis();
+                batch.ops.iter().map(|op| apply_op(conn, op, now)).collect::<Result<Vec<bool>>>()
+            })
+            .await?;
+        if publishes {
+            self.inner.outbox_tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        Ok(applied)
+    }
+
+    async fn get_blob(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let (namespace, key) = (namespace.to_owned(), key.to_owned());
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT data FROM blobs WHERE ns = ?1 AND key = ?2")?
+                .query_row(params![namespace, key], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_reject_injection_in_field_names() {
+        let q = Query::new().eq("repo') OR 1=1 --", "x");
+        assert!(matches!(build_query("runs", &q), Err(StoreError::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_does_not_rerun_migrations() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite");
+        {
+            let store = SqliteStore::open(&path, Synchronous::Normal).expect("open");
+            store.put("c", "a", serde_json::json!({"x": 1})).await.expect("put");
+            store.close();
+        }
+        let store = SqliteStore::open(&path, Synchronous::Normal).expect("reopen");
+        let doc = store.get("c", "a").await.expect("get").expect("present");
+        assert_eq!(doc.data["x"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch("PRAGMA user_version = 999").expect("set");
+        }
+        let err = SqliteStore::open(&path, Synchronous::Normal).err().expect("refused");
+        assert!(err.to_string().contains("newer than this binary"), "{err}");
+    }
+}

@@ -1,0 +1,178 @@
+//! The behaviour every [`Store`] backend must show. Each case takes a fresh, empty store.
+//! Run the whole suite against a backend with [`crate::store_test_suite!`].
+
+use crate::{Message, Op, Order, Precondition, Query, Store, StoreError, WriteBatch};
+use serde_json::json;
+use std::sync::Arc;
+
+pub async fn get_of_a_missing_document_is_none(store: Arc<dyn Store>) {
+    assert!(store.get("things", "nope").await.expect("get").is_none());
+}
+
+pub async fn put_then_get_round_trips_and_bumps_the_version(store: Arc<dyn Store>) {
+    store.put("things", "a", json!({"n": 1, "s": "x", "nested": {"k": [1, 2]}})).await.expect("put");
+    let first = store.get("things", "a").await.expect("get").expect("present");
+    assert_eq!(first.data, json!({"n": 1, "s": "x", "nested": {"k": [1, 2]}}));
+    store.put("things", "a", json!({"n": 2})).await.expect("put");
+    let second = store.get("things", "a").await.expect("get").expect("present");
+    assert_eq!(second.data, json!({"n": 2}));
+    assert_eq!(second.version, first.version + 1);
+}
+
+pub async fn collections_are_separate_namespaces(store: Arc<dyn Store>) {
+    store.put("left", "same", json!({"side": "left"})).await.expect("put");
+    store.put("right", "same", json!({"side": "right"})).await.expect("put");
+    assert_eq!(store.get("left", "same").await.expect("get").expect("present").data["side"], "left");
+    assert_eq!(store.get("right", "same").await.expect("get").expect("present").data["side"], "right");
+}
+
+pub async fn create_is_conditional(store: Arc<dyn Store>) {
+    assert!(store.create("things", "a", json!({"v": "first"})).await.expect("create"));
+    assert!(!store.create("things", "a", json!({"v": "second"})).await.expect("create"));
+    assert_eq!(store.get("things", "a").await.expect("get").expect("present").data["v"], "first");
+}
+
+pub async fn concurrent_creates_have_exactly_one_winner(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.create("things", "contended", json!({"by": i})).await }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.expect("join").expect("create") {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+pub async fn stale_versions_are_refused(store: Arc<dyn Store>) {
+    store.put("things", "a", json!({"n": 1})).await.expect("put");
+    let doc = store.get("things", "a").await.expect("get").expect("present");
+    let fresh = WriteBatch::new().put_with("things", "a", json!({"n": 2}), Precondition::Version(doc.version));
+    store.commit(fresh).await.expect("fresh version applies");
+    let stale = WriteBatch::new().put_with("things", "a", json!({"n": 3}), Precondition::Version(doc.version));
+    assert!(matches!(store.commit(stale).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(store.get("things", "a").await.expect("get").expect("present").data["n"], 2);
+}
+
+pub async fn a_failed_precondition_rolls_back_the_whole_batch(store: Arc<dyn Store>) {
+    store.put("things", "taken", json!({"v": 0})).await.expect("put");
+    let batch = WriteBatch::new()
+        .put("things", "other", json!({"v": 1}))
+        .blob("raw", "k", b"bytes".to_vec())
+        .publish(Message {
+            id: "m-1".into(),
+            topic: "t".into(),
+            key: None,
+            attributes: Default::default(),
+            data: b"{}".to_vec(),
+        })
+        .create("things", "taken", json!({"v": 2}));
+    assert!(matches!(store.commit(batch).await, Err(StoreError::Conflict { .. })));
+    assert!(store.get("things", "other").await.expect("get").is_none());
+    assert!(store.get_blob("raw", "k").await.expect("blob").is_none());
+    assert_eq!(store.get("things", "taken").await.expect("get").expect("present").data["v"], 0);
+}
+
+pub async fn put_if_newer_keeps_the_newest_state(store: Arc<dyn Store>) {
+    let write = |v: &str, order: &str| WriteBatch::new().put_if_newer("runs", "1", json!({"v": v}), order.to_owned());
+    assert_eq!(store.commit(write("b", "0002")).await.expect("commit"), vec![true]);
+    assert_eq!(store.commit(write("a", "0001")).await.expect("commit"), vec![false], "older state skipped");
+    assert_eq!(store.commit(write("b2", "0002")).await.expect("commit"), vec![false], "same order is a redelivery");
+    assert_eq!(store.get("runs", "1").await.expect("get").expect("present").data["v"], "b");
+    assert_eq!(store.commit(write("c", "0003")).await.expect("commit"), vec![true]);
+    assert_eq!(store.get("runs", "1").await.expect("get").expect("present").data["v"], "c");
+}
+
+pub async fn delete_removes(store: Arc<dyn Store>) {
+    store.put("things", "a", json!({})).await.expect("put");
+    store.delete("things", "a").await.expect("delete");
+    assert!(store.get("things", "a").await.expect("get").is_none());
+    store.delete("things", "a").await.expect("deleting a missing document is fine");
+}
+
+pub async fn queries_filter_order_and_limit(store: Arc<dyn Store>) {
+    for (id, repo, n, ok) in
+        [("1", "o/a", 5, true), ("2", "o/b", 3, false), ("3", "o/a", 9, false), ("4", "o/a", 2, true)]
+    {
+        store.put("runs", id, json!({"repo": repo, "n": n, "ok": ok, "meta": {"tier": n % 2}})).await.expect("put");
+    }
+    store.put("other", "5", json!({"repo": "o/a", "n": 100})).await.expect("put");
+
+    let ids = |docs: Vec<crate::Doc>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    let q = Query::new().eq("repo", "o/a").order_by("n", Order::Desc);
+    assert_eq!(ids(store.query("runs", q).await.expect("query")), ["3", "1", "4"]);
+    let q = Query::new().eq("repo", "o/a").order_by("n", Order::Asc).limit(2);
+    assert_eq!(ids(store.query("runs", q).await.expect("query")), ["4", "1"]);
+    let q = Query::new().filter("n", Op::Ge, 3).filter("n", Op::Lt, 9).order_by("n", Order::Asc);
+    assert_eq!(ids(store.query("runs", q).await.expect("query")), ["2", "1"]);
+    let q = Query::new().eq("ok", true).order_by("n", Order::Asc);
+    assert_eq!(ids(store.query("runs", q).await.expect("query")), ["4", "1"]);
+    let q = Query::new().eq("meta.tier", 1).order_by("n", Order::Asc);
+    assert_eq!(ids(store.query("runs", q).await.expect("query")), ["2", "1", "3"]);
+    assert!(store.query("runs", Query::new().eq("repo", "none")).await.expect("query").is_empty());
+}
+
+pub async fn bad_field_names_are_refused(store: Arc<dyn Store>) {
+    let q = Query::new().eq("x') OR ('1'='1", 1);
+    assert!(matches!(store.query("runs", q).await, Err(StoreError::Invalid(_))));
+}
+
+pub async fn blobs_round_trip(store: Arc<dyn Store>) {
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+    store.commit(WriteBatch::new().blob("raw", "big", bytes.clone())).await.expect("commit");
+    assert_eq!(store.get_blob("raw", "big").await.expect("get").expect("present"), bytes);
+    assert!(store.get_blob("raw", "missing").await.expect("get").is_none());
+}
+
+pub async fn update_is_safe_under_concurrency(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            crate::update(store.as_ref(), "counters", "c", |cur| {
+                let n = cur.and_then(|v| v["n"].as_i64()).unwrap_or(0);
+                json!({"n": n + 1})
+            })
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("update");
+    }
+    assert_eq!(store.get("counters", "c").await.expect("get").expect("present").data["n"], 20);
+}
+
+/// Expands to one `#[tokio::test]` per case. `$make` is an async function returning
+/// `(Arc<dyn Store>, guard)`; the guard (a temp dir, an emulator handle) lives as long as the test.
+#[macro_export]
+macro_rules! store_test_suite {
+    ($make:path) => {
+        $crate::store_test_suite!(@cases $make;
+            get_of_a_missing_document_is_none,
+            put_then_get_round_trips_and_bumps_the_version,
+            collections_are_separate_namespaces,
+            create_is_conditional,
+            concurrent_creates_have_exactly_one_winner,
+            stale_versions_are_refused,
+            a_failed_precondition_rolls_back_the_whole_batch,
+            put_if_newer_keeps_the_newest_state,
+            delete_removes,
+            queries_filter_order_and_limit,
+            bad_field_names_are_refused,
+            blobs_round_trip,
+            update_is_safe_under_concurrency,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $make().await;
+                $crate::testsuite::$case(store).await;
+            }
+        )*
+    };
+}

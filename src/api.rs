@@ -1,0 +1,172 @@
+//! The read API under `/api/v1`, plus `/healthz` and `/metrics`.
+
+use aetherveil_bus::Bus;
+use aetherveil_models::names;
+use aetherveil_runtime::Metrics;
+use aetherveil_runtime::metrics::Gauge;
+use aetherveil_store::{Order, Query, Store, StoreError};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/runs", get(list_runs))
+        .route("/api/v1/runs/{id}", get(get_run))
+        .route("/api/v1/deliveries/{id}", get(get_delivery))
+        .route("/api/v1/deliveries/{id}/raw", get(get_raw_delivery))
+        .route("/api/v1/events", get(list_events))
+        .route("/api/v1/dead-letters", get(list_dead_letters))
+        .with_state(state)
+}
+
+/// An API error: logged in full, answered with a plain message.
+pub enum ApiError {
+    NotFound(String),
+    BadRequest(String),
+    Internal(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "api request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned())
+            }
+        };
+        (status, Json(json!({"error": code, "message": message}))).into_response()
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 1000;
+
+fn limit(requested: Option<usize>) -> Result<usize, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}, got {n}"))),
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn metrics(State(s): State<ApiState>) -> Response {
+    match s.bus.stats().await {
+        Ok(stats) => {
+            for st in stats {
+                s.metrics.set(Gauge::BusBacklog, &[("subscription", &st.subscription)], st.backlog as f64);
+                s.metrics.set(Gauge::BusRetrying, &[("subscription", &st.subscription)], st.retrying as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read bus stats for metrics"),
+    }
+    match s.store.query(names::DEAD_LETTERS, Query::new()).await {
+        Ok(docs) => s.metrics.set(Gauge::DeadLetters, &[], docs.len() as f64),
+        Err(e) => tracing::warn!(error = %e, "cannot count dead letters for metrics"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+}
+
+#[derive(Deserialize)]
+struct RunsQuery {
+    repo: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_runs(State(s): State<ApiState>, UrlQuery(q): UrlQuery<RunsQuery>) -> ApiResult {
+    let mut query = Query::new().order_by("updated_at", Order::Desc).limit(limit(q.limit)?);
+    if let Some(repo) = &q.repo {
+        if !repo.contains('/') {
+            return Err(ApiError::BadRequest(format!("repo must be owner/name, got {repo:?}")));
+        }
+        query = query.eq("repo", repo.as_str());
+    }
+    let runs: Vec<Value> = s.store.query(names::RUNS, query).await?.into_iter().map(|d| d.data).collect();
+    Ok(Json(json!({"runs": runs})))
+}
+
+async fn get_run(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    let run_id: u64 = id.parse().map_err(|_| ApiError::BadRequest(format!("run id must be a number, got {id:?}")))?;
+    let run = s.store.get(names::RUNS, &id).await?;
+    let jobs: Vec<Value> = s
+        .store
+        .query(names::JOBS, Query::new().eq("run_id", run_id).order_by("job_id", Order::Asc))
+        .await?
+        .into_iter()
+        .map(|d| d.data)
+        .collect();
+    match run {
+        Some(run) => Ok(Json(json!({"run": run.data, "jobs": jobs}))),
+        // Job events can arrive before any workflow_run event of their run.
+        None if !jobs.is_empty() => Ok(Json(json!({"run": null, "jobs": jobs}))),
+        None => Err(ApiError::NotFound(format!("no run {run_id}"))),
+    }
+}
+
+async fn get_delivery(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    match s.store.get(names::DELIVERIES, &id).await? {
+        Some(doc) => Ok(Json(doc.data)),
+        None => Err(ApiError::NotFound(format!("no delivery {id}"))),
+    }
+}
+
+async fn get_raw_delivery(State(s): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    match s.store.get_blob(names::RAW_DELIVERIES_BLOBS, &id).await? {
+        Some(bytes) => Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response()),
+        None => Err(ApiError::NotFound(format!("no raw body for delivery {id}"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    delivery_id: Option<String>,
+    repo: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_events(State(s): State<ApiState>, UrlQuery(q): UrlQuery<EventsQuery>) -> ApiResult {
+    let mut query = Query::new().order_by("journaled_at", Order::Desc).limit(limit(q.limit)?);
+    if let Some(d) = &q.delivery_id {
+        query = query.eq("delivery_id", d.as_str());
+    }
+    if let Some(r) = &q.repo {
+        query = query.eq("repo", r.as_str());
+    }
+    let events: Vec<Value> = s.store.query(names::EVENTS, query).await?.into_iter().map(|d| d.data).collect();
+    Ok(Json(json!({"events": events})))
+}
+
+async fn list_dead_letters(State(s): State<ApiState>, UrlQuery(q): UrlQuery<RunsQuery>) -> ApiResult {
+    let query = Query::new().order_by("failed_at_ms", Order::Desc).limit(limit(q.limit)?);
+    let docs: Vec<Value> = s.store.query(names::DEAD_LETTERS, query).await?.into_iter().map(|d| d.data).collect();
+    Ok(Json(json!({"dead_letters": docs})))
+}

@@ -1,0 +1,146 @@
+//! The `aetherveil` binary: wires configuration and logging, then hands over to the library.
+
+use aetherveil::{bench, replay, serve::Host};
+use aetherveil_config::{Config, LogFormat, Overrides};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Aetherveil: an autonomous reliability platform for GitHub Actions.
+#[derive(Debug, Parser)]
+#[command(name = "aetherveil", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConfigArgs {
+    /// A TOML config file (default: ./aetherveil.toml if present, or $AETHERVEIL_CONFIG).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every function in one process over the embedded store and bus.
+    Serve {
+        /// Listen address (config: server.addr).
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// Data directory holding aetherveil.db (config: server.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// After start-up, post a small signed CI history to the webhook so there is data to look at.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run one function the way its Cloud Run container does (Functions Framework contract).
+    RunFunction {
+        /// The function to run.
+        #[arg(long, env = "FUNCTION_TARGET")]
+        target: String,
+        /// The port to listen on, on all interfaces.
+        #[arg(long, env = "PORT", default_value_t = 8080)]
+        port: u16,
+        /// Data directory (config: server.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Sign JSON payloads and post them to a webhook endpoint, as GitHub would.
+    Replay(replay::ReplayArgs),
+    /// Print the effective configuration (secrets redacted) after every layer is applied.
+    Config {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Measure the platform.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Signed deliveries per second through the real HTTP server, latency, cold start and idle RSS,
+    /// side by side with a Python functions-framework handler.
+    Webhook(bench::WebhookBenchArgs),
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn load(config: &ConfigArgs, overrides: Overrides) -> Result<Config, ExitCode> {
+    Config::load(config.config.as_deref(), &overrides).map_err(|e| {
+        eprintln!("aetherveil: configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aetherveil: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { addr, data_dir, config, demo } => {
+                let config = match load(&config, Overrides { addr, data_dir }) {
+                    Ok(c) => c,
+                    Err(code) => return Ok(code),
+                };
+                init_logging(&config);
+                Host::open(config)?.serve(demo).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::RunFunction { target, port, data_dir, config } => {
+                let config = match load(&config, Overrides { addr: None, data_dir }) {
+                    Ok(c) => c,
+                    Err(code) => return Ok(code),
+                };
+                init_logging(&config);
+                Host::open(config)?.serve_function(&target, port).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Replay(args) => replay::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Config { config } => {
+                let mut config = match load(&config, Overrides::default()) {
+                    Ok(c) => c,
+                    Err(code) => return Ok(code),
+                };
+                if !config.webhook.secret.is_empty() {
+                    config.webhook.secret = "<redacted>".into();
+                }
+                print!("{}", toml::to_string_pretty(&config)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Bench { what: BenchCommand::Webhook(args) } => {
+                bench::webhook(args).await.map(|()| ExitCode::SUCCESS)
+            }
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("aetherveil: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

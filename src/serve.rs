@@ -1,0 +1,146 @@
+//! Wiring: configuration → store → bus → functions → one HTTP server.
+
+use crate::api::{self, ApiState};
+use crate::journal::Journal;
+use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
+use aetherveil_config::{Config, Synchronous};
+use aetherveil_models::names;
+use aetherveil_runtime::{Metrics, Platform, Registry, server};
+use aetherveil_store::SqliteStore;
+use aetherveil_webhook::Webhook;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The SQLite file inside the data directory.
+pub const DB_FILE: &str = "aetherveil.db";
+/// Where a generated webhook secret is kept.
+pub const SECRET_FILE: &str = "webhook-secret";
+
+/// A running platform: backends plus the functions registry.
+pub struct Host {
+    pub platform: Platform,
+    store: SqliteStore,
+    bus: LocalBus,
+    secret: Vec<u8>,
+}
+
+impl Host {
+    pub fn open(config: Config) -> anyhow::Result<Self> {
+        let dir = &config.server.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        let sync = match config.store.synchronous {
+            Synchronous::Normal => aetherveil_store::Synchronous::Normal,
+            Synchronous::Full => aetherveil_store::Synchronous::Full,
+        };
+        let store = SqliteStore::open(dir.join(DB_FILE), sync).context("cannot open the store")?;
+        let bus = LocalBus::new(
+            store.clone(),
+            RetryPolicy {
+                max_attempts: config.bus.max_attempts,
+                initial_backoff: Duration::from_millis(config.bus.initial_backoff_ms),
+                max_backoff: Duration::from_millis(config.bus.max_backoff_ms),
+                retention: config.retention(),
+            },
+        );
+        let secret = webhook_secret(&config)?;
+        let platform = Platform {
+            config: Arc::new(config),
+            store: Arc::new(store.clone()),
+            bus: Arc::new(bus.clone()),
+            metrics: Arc::new(Metrics::new()),
+        };
+        Ok(Self { platform, store, bus, secret })
+    }
+
+    /// Every function this binary hosts. New functions register here.
+    pub fn registry(&self) -> Registry {
+        let p = &self.platform;
+        let webhook = Arc::new(Webhook::from_platform(p, &self.secret));
+        let journal = Arc::new(Journal { store: p.store.clone(), metrics: p.metrics.clone() });
+        Registry::new().http("webhook", webhook.router()).event("journal", names::TOPIC_PIPELINE_EVENTS, journal)
+    }
+
+    fn api(&self) -> axum::Router {
+        api::router(ApiState {
+            store: self.platform.store.clone(),
+            bus: self.platform.bus.clone(),
+            metrics: self.platform.metrics.clone(),
+        })
+    }
+
+    /// `aetherveil serve`: every function in one process until SIGTERM/SIGINT.
+    pub async fn serve(self, demo: bool) -> anyhow::Result<()> {
+        let cfg = self.platform.config.clone();
+        let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(self.api());
+        let listener = tokio::net::TcpListener::bind(cfg.server.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.server.addr))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "aetherveil serving");
+        println!("aetherveil listening on http://{addr}  (webhook: POST http://{addr}{})", aetherveil_webhook::PATH);
+        if demo {
+            let secret = self.secret.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::demo::run(addr, &secret).await {
+                    tracing::error!(error = %e, "demo failed");
+                }
+            });
+        }
+        let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+        server::serve(listener, router, grace, server::shutdown_signal()).await?;
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// `aetherveil run-function`: one function, as its Cloud Run container runs it.
+    pub async fn serve_function(self, target: &str, port: u16) -> anyhow::Result<()> {
+        let registry = self.registry();
+        let known = registry.names().join(", ");
+        let function = registry
+            .take(target)
+            .with_context(|| format!("FUNCTION_TARGET {target:?} is not a function of this binary (known: {known})"))?;
+        let grace = Duration::from_secs(self.platform.config.server.shutdown_grace_secs);
+        let addr = std::net::SocketAddr::from(([0, 0, 0, 0], port));
+        server::serve_function(function, self.platform.metrics.clone(), addr, grace).await?;
+        self.shutdown().await;
+        Ok(())
+    }
+
+    async fn shutdown(&self) {
+        self.bus.shutdown().await;
+        self.store.close();
+        tracing::info!("stopped");
+    }
+}
+
+/// The configured secret, or the one generated on first start into the data directory.
+fn webhook_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if !config.webhook.secret.is_empty() {
+        return Ok(config.webhook.secret.clone().into_bytes());
+    }
+    let path: PathBuf = config.server.data_dir.join(SECRET_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let s = existing.trim();
+        if !s.is_empty() {
+            tracing::info!(path = %path.display(), "using the webhook secret generated earlier");
+            return Ok(s.as_bytes().to_vec());
+        }
+    }
+    let secret = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
+    write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "No webhook secret configured: generated one in {} (set AETHERVEIL_WEBHOOK_SECRET to choose your own).",
+        path.display()
+    );
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the `aetherveil` binary: real processes, real HTTP, a real SQLite file.
+
+mod cli;
+mod crash;
+mod examples;
+mod function;
+mod support;
