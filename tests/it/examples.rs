@@ -48,6 +48,7 @@ async fn every_github_example_is_accepted_and_readable() {
         let (status, doc) = get_json(&client, &server.url(&format!("/api/v1/deliveries/{delivery}"))).await;
         assert_eq!(status, 200, "delivery {delivery} ({event}) readable");
         assert_eq!(doc["event"], event.as_str());
+        assert_eq!(doc["outcome"], if HANDLED.contains(&event.as_str()) { "processed" } else { "ignored" });
         match event.as_str() {
             "workflow_run" => {
                 let id = payload["workflow_run"]["id"].as_u64().expect("run id");

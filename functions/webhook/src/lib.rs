@@ -194,7 +194,7 @@ impl Webhook {
             "repo": n.repo,
             "received_at": Utc::now(),
             "body_bytes": body.len(),
-            "outcome": outcome,
+            "outcome": outcome.label(),
             "ignored_reason": status.1,
             "message_id": n.event.as_ref().map(|_| message_id(&delivery_id)),
             "redeliveries": 0,

@@ -199,7 +199,7 @@ async fn a_handled_event_is_stored_normalized_and_published_once() {
     assert_eq!(answer, json!({"outcome": "processed", "delivery_id": "del-42"}));
 
     let delivery = env.store.get(names::DELIVERIES, "del-42").await.expect("get").expect("stored");
-    assert_eq!(delivery.data["outcome"]["outcome"], "processed");
+    assert_eq!(delivery.data["outcome"], "processed");
     assert_eq!(delivery.data["event"], "workflow_run");
     assert_eq!(delivery.data["repo"], "acme/widgets");
     let raw = env.store.get_blob(names::RAW_DELIVERIES_BLOBS, "del-42").await.expect("blob").expect("raw kept");
@@ -252,7 +252,7 @@ async fn unknown_events_and_unexpected_shapes_are_ignored_with_a_recorded_outcom
             .await;
     assert_eq!((status, answer["outcome"].as_str()), (StatusCode::ACCEPTED, Some("ignored")));
     let doc = env.store.get(names::DELIVERIES, "s-1").await.expect("get").expect("recorded");
-    assert_eq!(doc.data["outcome"]["outcome"], "ignored");
+    assert_eq!(doc.data["outcome"], "ignored");
     assert_eq!(doc.data["repo"], "acme/widgets");
     assert!(doc.data["ignored_reason"].as_str().expect("reason").contains("not handled"));
 
