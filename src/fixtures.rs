@@ -10,8 +10,8 @@
 //! [`workflow_run`] gives the ~7 KB body the benchmark targets: every object GitHub sends
 //! (`repository`, `head_repository`, `head_commit`, `actor`, `triggering_actor`, `sender`,
 //! `installation`, `workflow`) with the commonly used `*_url` fields. [`workflow_run_full`] adds
-//! every `*_url` field and the nested `workflow_run.repository` that github.com sends today, which
-//! comes out near 19 KB.
+//! every `*_url` field and the nested `workflow_run.repository` of GitHub's documented example
+//! payload, which comes out near 19 KB.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 pub enum Detail {
     /// Every object, the commonly used `*_url` fields: a ~7 KB `workflow_run` body.
     Compact,
-    /// Every field github.com sends, including all `*_url` templates: a ~19 KB `workflow_run`.
+    /// Every field of GitHub's documented example, all `*_url` templates: a ~19 KB `workflow_run`.
     Full,
 }
 
@@ -49,7 +49,7 @@ pub fn workflow_run(
     workflow_run_with(Detail::Compact, repo, run_id, attempt, action, conclusion, head_sha, event, when)
 }
 
-/// [`workflow_run`] with every field github.com sends (~19 KB serialized).
+/// [`workflow_run`] with every field of GitHub's documented example (~19 KB serialized).
 #[allow(clippy::too_many_arguments)]
 pub fn workflow_run_full(
     repo: &str,
@@ -594,8 +594,9 @@ pub fn pseudo_sha(seed: &str) -> String {
     out
 }
 
-/// GitHub's legacy global node id: base64 of `"0<len of Type>:<Type><id>"`.
-fn node_id(kind: &str, id: u64) -> String {
+/// GitHub's legacy global node id: base64 of `"0<len of Type>:<Type><id>"`, e.g.
+/// `node_id("User", 15669918) == "MDQ6VXNlcjE1NjY5OTE4"`.
+pub fn node_id(kind: &str, id: u64) -> String {
     let raw = format!("0{}:{kind}{id}", kind.len());
     base64(raw.as_bytes())
 }

@@ -1,5 +1,5 @@
-//! The in-process load generator: pre-signed bodies, keep-alive HTTP/1.1 connections (hyper's
-//! connection-level client, no pool), a closed loop for throughput and an open loop at a fixed
+//! The in-process load generator: signed bodies from [`super::bodies`], keep-alive HTTP/1.1
+//! connections (hyper's connection-level client, no pool), a closed loop for throughput and an open loop at a fixed
 //! rate for latency.
 //!
 //! The open loop measures each request from its *intended* send time, so a server stall shows up
@@ -23,14 +23,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 
+use super::bodies::Bodies;
 use super::stats::{PhaseStats, Reservoir};
-
-/// A body and its `X-Hub-Signature-256`, built before any timed phase.
-#[derive(Debug, Clone)]
-pub struct Signed {
-    pub body: Bytes,
-    pub signature: HeaderValue,
-}
 
 /// Where and what to send.
 #[derive(Debug)]
@@ -39,13 +33,16 @@ pub struct Target {
     pub host: HeaderValue,
     pub path: String,
     pub event: HeaderValue,
-    pub bodies: Vec<Signed>,
+    pub bodies: Arc<Bodies>,
     /// Upper bound on one request's round trip before it counts as an error.
     pub request_timeout: Duration,
+    /// Index of the next delivery; shared by every phase against this target, so no phase
+    /// re-sends a run state an earlier one delivered.
+    next: AtomicU64,
 }
 
 impl Target {
-    pub fn new(addr: SocketAddr, path: &str, event: &str, bodies: Vec<Signed>) -> anyhow::Result<Self> {
+    pub fn new(addr: SocketAddr, path: &str, event: &str, bodies: Arc<Bodies>) -> anyhow::Result<Self> {
         Ok(Self {
             addr,
             host: HeaderValue::from_str(&addr.to_string())?,
@@ -53,11 +50,13 @@ impl Target {
             event: HeaderValue::from_str(event)?,
             bodies,
             request_timeout: Duration::from_secs(30),
+            next: AtomicU64::new(0),
         })
     }
 
-    fn request(&self, i: u64, delivery: &str) -> anyhow::Result<Request<Full<Bytes>>> {
-        let signed = &self.bodies[(i % self.bodies.len() as u64) as usize];
+    /// The next delivery: its body, signature and the given delivery id.
+    fn next_request(&self, delivery: &str) -> anyhow::Result<Request<Full<Bytes>>> {
+        let signed = self.bodies.get(self.next.fetch_add(1, Ordering::Relaxed))?;
         let req = Request::builder()
             .method(Method::POST)
             .uri(self.path.as_str())
@@ -66,8 +65,8 @@ impl Target {
             .header(CONTENT_TYPE, "application/json")
             .header("x-github-event", self.event.clone())
             .header("x-github-delivery", delivery)
-            .header("x-hub-signature-256", signed.signature.clone())
-            .body(Full::new(signed.body.clone()))?;
+            .header("x-hub-signature-256", signed.signature)
+            .body(Full::new(signed.body))?;
         Ok(req)
     }
 }
@@ -88,8 +87,26 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
     Ok(sender)
 }
 
+/// Opens `n` connections before a phase's clock starts, so connects are not billed to requests.
+async fn open_connections(addr: SocketAddr, n: usize) -> anyhow::Result<Vec<Option<Sender>>> {
+    let mut slots = Vec::with_capacity(n);
+    for _ in 0..n {
+        slots.push(Some(connect(addr).await.context("opening connections")?));
+    }
+    Ok(slots)
+}
+
+const DUPLICATE: &[u8] = b"\"duplicate\"";
+
+/// What came back for one request.
+struct Answer {
+    status: u16,
+    /// The body reported the `duplicate` outcome.
+    duplicate: bool,
+}
+
 /// Sends one request on `slot` (connecting first if needed) and reads the whole response.
-async fn round_trip(slot: &mut Option<Sender>, target: &Target, req: Request<Full<Bytes>>) -> anyhow::Result<u16> {
+async fn round_trip(slot: &mut Option<Sender>, target: &Target, req: Request<Full<Bytes>>) -> anyhow::Result<Answer> {
     let attempt = async {
         if slot.as_ref().is_none_or(|s| s.is_closed()) {
             *slot = Some(connect(target.addr).await.context("connect")?);
@@ -98,8 +115,10 @@ async fn round_trip(slot: &mut Option<Sender>, target: &Target, req: Request<Ful
         sender.ready().await.context("connection not ready")?;
         let resp = sender.send_request(req).await.context("send")?;
         let status = resp.status().as_u16();
-        resp.into_body().collect().await.context("read body")?;
-        anyhow::Ok(status)
+        let body = resp.into_body().collect().await.context("read body")?.to_bytes();
+        // Every delivery id is fresh, so a `duplicate` outcome means the server got it wrong.
+        let duplicate = body.windows(DUPLICATE.len()).any(|w| w == DUPLICATE);
+        anyhow::Ok(Answer { status, duplicate })
     };
     let result = match tokio::time::timeout(target.request_timeout, attempt).await {
         Ok(r) => r,
@@ -114,18 +133,20 @@ async fn round_trip(slot: &mut Option<Sender>, target: &Target, req: Request<Ful
 fn record(
     stats: &mut PhaseStats,
     sample: &mut Reservoir,
-    result: anyhow::Result<u16>,
+    result: anyhow::Result<Answer>,
     latency: Duration,
     delivery: &str,
 ) {
     match result {
-        Ok(code) => {
+        Ok(answer) => {
             stats.latencies_us.push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
-            if (200..300).contains(&code) {
+            if !(200..300).contains(&answer.status) {
+                *stats.non_2xx.entry(answer.status).or_default() += 1;
+            } else if answer.duplicate {
+                stats.duplicates += 1;
+            } else {
                 stats.ok += 1;
                 sample.offer(|| delivery.to_owned());
-            } else {
-                *stats.non_2xx.entry(code).or_default() += 1;
             }
         }
         Err(e) => {
@@ -146,21 +167,18 @@ pub async fn closed_loop(
     duration: Duration,
     sample_size: usize,
 ) -> anyhow::Result<PhaseStats> {
-    let next = Arc::new(AtomicU64::new(0));
+    let slots = open_connections(target.addr, connections).await?;
     let start = Instant::now();
     let stop_at = start + duration;
     let mut set = JoinSet::new();
-    for w in 0..connections {
+    for (w, mut slot) in slots.into_iter().enumerate() {
         let target = Arc::clone(&target);
-        let next = Arc::clone(&next);
         set.spawn(async move {
             let mut stats = PhaseStats::default();
             let mut sample = Reservoir::new(sample_size, 0x9e37_79b9 ^ (w as u64 + 1) << 20);
-            let mut slot = None;
             while Instant::now() < stop_at {
-                let i = next.fetch_add(1, Ordering::Relaxed);
                 let delivery = uuid::Uuid::new_v4().hyphenated().to_string();
-                let req = target.request(i, &delivery)?;
+                let req = target.next_request(&delivery)?;
                 let t = Instant::now();
                 let result = round_trip(&mut slot, &target, req).await;
                 let failed = result.is_err();
@@ -195,12 +213,8 @@ pub async fn open_loop(
 ) -> anyhow::Result<PhaseStats> {
     let total_jobs = (rate * duration.as_secs_f64()).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / rate);
-    // Open the connections before the clock starts, so connects are not billed to requests.
-    let mut slots = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        slots.push(Some(connect(target.addr).await.context("opening connections")?));
-    }
-    let (tx, rx) = mpsc::unbounded_channel::<(u64, Instant)>();
+    let slots = open_connections(target.addr, connections).await?;
+    let (tx, rx) = mpsc::unbounded_channel::<Instant>();
     let rx = Arc::new(Mutex::new(rx));
     let start = Instant::now() + Duration::from_millis(20);
     let hard_deadline = start + duration + drain;
@@ -215,7 +229,7 @@ pub async fn open_loop(
                 if due > now {
                     std::thread::sleep(due - now);
                 }
-                if tx.send((i, due)).is_err() {
+                if tx.send(due).is_err() {
                     return; // the workers are gone (error or interrupt)
                 }
             }
@@ -232,13 +246,13 @@ pub async fn open_loop(
             let mut last_done = start;
             loop {
                 let job = rx.lock().await.recv().await;
-                let Some((i, due)) = job else { break };
+                let Some(due) = job else { break };
                 if Instant::now() >= hard_deadline {
                     stats.abandoned += 1;
                     continue;
                 }
                 let delivery = uuid::Uuid::new_v4().hyphenated().to_string();
-                let req = target.request(i, &delivery)?;
+                let req = target.next_request(&delivery)?;
                 let result = round_trip(&mut slot, &target, req).await;
                 last_done = Instant::now();
                 record(&mut stats, &mut sample, result, last_done - due, &delivery);

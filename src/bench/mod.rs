@@ -8,15 +8,18 @@
 //! 1. cold start: exec to the first `200` on `/healthz`, several spawns, median and max;
 //! 2. idle RSS after start-up and one second of idling;
 //! 3. throughput: a closed loop over N keep-alive connections, each request a fresh
-//!    `X-GitHub-Delivery` and a valid `X-Hub-Signature-256` over a pre-built `workflow_run` body;
+//!    `X-GitHub-Delivery` and a valid `X-Hub-Signature-256` over a ~7 KB `workflow_run` body
+//!    carrying a new run state ([`bodies`]);
 //! 4. latency at a fixed rate: an open loop, measured from each request's intended send time;
 //! 5. honesty: a sample of acknowledged delivery ids read back from `/api/v1/deliveries/{id}`;
 //! 6. the same phases against the Python peer (functions-framework on gunicorn, `scripts/bench`),
 //!    side by side, when it is installed.
 //!
 //! The load generator runs in this process, on the same machine: on a small machine it takes a
-//! share of the CPU the server would otherwise have, so the figures are a floor.
+//! share of the CPU the server would otherwise have, so the figures are a floor. The report says
+//! how many cores the server, the load generator and everything else used in each phase.
 
+mod bodies;
 mod load;
 mod process;
 mod stats;
@@ -27,13 +30,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 
 use crate::fixtures;
-use load::{Signed, Target};
+use bodies::Bodies;
+use load::Target;
 use process::{CpuSnapshot, Proc, TempDir};
 use stats::{LatencySummary, PhaseStats, median, round1, round3, thousands};
 
@@ -63,7 +64,7 @@ pub enum PeerMode {
 pub enum Payload {
     /// ~7 KB: every object GitHub sends, with the commonly used `*_url` fields.
     Compact,
-    /// ~19 KB: every field github.com sends today, all `*_url` templates included.
+    /// ~19 KB: every field of GitHub's documented example payload, all `*_url` templates.
     Full,
 }
 
@@ -99,12 +100,13 @@ pub struct WebhookBenchArgs {
     #[arg(long, default_value_t = 100)]
     pub verify_sample: usize,
 
-    /// Distinct pre-built, pre-signed bodies (runs cycle through requested, in_progress and
-    /// completed, so the server upserts runs as it would in production).
-    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(3..=1_000_000))]
-    pub bodies: u64,
+    /// Send a pool of N bodies built and signed up front, round robin, instead of a new run state
+    /// per delivery (the default). Re-sent states are cheaper for the server than real traffic,
+    /// so a small pool flatters it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub bodies: Option<u64>,
 
-    /// Body shape: compact (~7 KB) or full (~19 KB, like github.com today).
+    /// Body shape: compact (~7 KB) or full (~19 KB, every field of GitHub's documented example).
     #[arg(long, value_enum, default_value_t = Payload::Compact)]
     pub payload: Payload,
 
@@ -179,6 +181,8 @@ struct CpuUse {
     /// Server threads by name, busiest first (our server only; the peer is a process tree).
     server_threads: Vec<(String, f64)>,
     load_generator: f64,
+    /// Everything else on the machine (other processes: a busy machine skews the figures).
+    others: f64,
 }
 
 impl CpuUse {
@@ -187,13 +191,17 @@ impl CpuUse {
             "server_cores": round3(self.server),
             "server_threads": self.server_threads.iter().map(|(n, c)| (n.clone(), json!(round3(*c)))).collect::<serde_json::Map<_, _>>(),
             "load_generator_cores": round3(self.load_generator),
+            "other_processes_cores": round3(self.others),
         })
     }
 
     fn describe(&self) -> String {
         let threads: Vec<String> = self.server_threads.iter().take(4).map(|(n, c)| format!("{n} {c:.2}")).collect();
         let split = if threads.is_empty() { String::new() } else { format!(" ({})", threads.join(", ")) };
-        format!("server {:.2} cores{split}; load generator {:.2} cores", self.server, self.load_generator)
+        format!(
+            "server {:.2} cores{split}; load generator {:.2}; other processes {:.2}",
+            self.server, self.load_generator, self.others
+        )
     }
 }
 
@@ -204,6 +212,7 @@ struct CpuMeter {
     tree: bool,
     server: CpuSnapshot,
     me: CpuSnapshot,
+    machine: Option<f64>,
     started: std::time::Instant,
 }
 
@@ -214,6 +223,7 @@ impl CpuMeter {
             tree,
             server: Self::snap(pid, tree),
             me: CpuSnapshot::of(std::process::id()),
+            machine: process::machine_busy_seconds(),
             started: std::time::Instant::now(),
         }
     }
@@ -226,15 +236,23 @@ impl CpuMeter {
         let wall = self.started.elapsed().as_secs_f64();
         let (server, server_threads) = self.server.cores_until(&Self::snap(self.pid, self.tree), wall);
         let (load_generator, _) = self.me.cores_until(&CpuSnapshot::of(std::process::id()), wall);
-        CpuUse { server, server_threads: if self.tree { Vec::new() } else { server_threads }, load_generator }
+        let machine = match (self.machine, process::machine_busy_seconds()) {
+            (Some(a), Some(b)) if wall > 0.0 => (b - a) / wall,
+            _ => 0.0,
+        };
+        CpuUse {
+            server,
+            server_threads: if self.tree { Vec::new() } else { server_threads },
+            load_generator,
+            others: (machine - server - load_generator).max(0.0),
+        }
     }
 }
 
 struct Env {
     base: PathBuf,
     secret: String,
-    bodies: Arc<Vec<Signed>>,
-    body_sizes: (usize, usize, usize),
+    bodies: Arc<Bodies>,
 }
 
 async fn run(args: WebhookBenchArgs) -> anyhow::Result<()> {
@@ -255,22 +273,24 @@ async fn run(args: WebhookBenchArgs) -> anyhow::Result<()> {
     };
     let base = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let secret = uuid::Uuid::new_v4().simple().to_string();
-    progress(format!("building {} signed workflow_run bodies ({:?})", args.bodies, args.payload));
-    let (bodies, body_sizes) = build_bodies(args.bodies, args.payload, secret.as_bytes())?;
-    let env = Env { base, secret, bodies: Arc::new(bodies), body_sizes };
+    let detail = match args.payload {
+        Payload::Compact => fixtures::Detail::Compact,
+        Payload::Full => fixtures::Detail::Full,
+    };
+    let bodies = match args.bodies {
+        Some(n) => {
+            progress(format!("building a pool of {n} signed workflow_run bodies ({:?})", args.payload));
+            Bodies::pool(detail, secret.as_bytes(), n)?
+        }
+        None => Bodies::unique(detail, secret.as_bytes())?,
+    };
+    let env = Env { base, secret, bodies: Arc::new(bodies) };
 
-    let ours = measure_ours(&args, &env, &server_bin).await?;
-    let (peer, peer_note) = match args.peer {
-        PeerMode::Off => (None, Some("not run (--peer off)".to_owned())),
+    // Find out about the peer first, so `--peer required` fails before a minute of measuring.
+    let peer_dir = match args.peer {
+        PeerMode::Off => Err("not run (--peer off)".to_owned()),
         mode => match peer_available(&args).await {
-            Ok(dir) => match measure_peer(&args, &env, &dir).await {
-                Ok(side) => (Some(side), None),
-                Err(e) if mode == PeerMode::Auto => {
-                    eprintln!("bench: the Python peer failed: {e:#}");
-                    (None, Some(format!("failed: {e:#}")))
-                }
-                Err(e) => return Err(e.context("running the Python peer (--peer required)")),
-            },
+            Ok(dir) => Ok(dir),
             Err(why) if mode == PeerMode::Required => {
                 bail!("the Python peer cannot run (--peer required): {why}")
             }
@@ -279,8 +299,21 @@ async fn run(args: WebhookBenchArgs) -> anyhow::Result<()> {
                     "bench: the Python peer is not installed ({why}); install it with \
                      scripts/bench/setup.sh, then run again. Continuing without it."
                 );
-                (None, Some(format!("not installed ({why}); run scripts/bench/setup.sh")))
+                Err(format!("not installed ({why}); run scripts/bench/setup.sh"))
             }
+        },
+    };
+
+    let ours = measure_ours(&args, &env, &server_bin).await?;
+    let (peer, peer_note) = match peer_dir {
+        Err(note) => (None, Some(note)),
+        Ok(dir) => match measure_peer(&args, &env, &dir).await {
+            Ok(side) => (Some(side), None),
+            Err(e) if args.peer == PeerMode::Auto => {
+                eprintln!("bench: the Python peer failed: {e:#}");
+                (None, Some(format!("failed: {e:#}")))
+            }
+            Err(e) => return Err(e.context("running the Python peer (--peer required)")),
         },
     };
 
@@ -298,6 +331,10 @@ async fn run(args: WebhookBenchArgs) -> anyhow::Result<()> {
         print!("{}", report.table());
     }
 
+    let duplicates: u64 = [&ours.throughput, &ours.fixed].into_iter().flatten().map(|p| p.duplicates).sum();
+    if duplicates > 0 {
+        bail!("the server answered `duplicate` to {duplicates} deliveries whose ids were fresh");
+    }
     if let Some((ok, sampled, problems)) = &ours.verified {
         if ok < sampled {
             for p in problems.iter().take(5) {
@@ -330,54 +367,6 @@ fn validate(args: &WebhookBenchArgs) -> anyhow::Result<()> {
 
 fn progress(msg: impl AsRef<str>) {
     eprintln!("bench: {}", msg.as_ref());
-}
-
-/// Pre-builds the request bodies: runs across a few repositories, each run delivered as
-/// requested → in_progress → completed, mostly successful, some failures and reruns.
-fn build_bodies(count: u64, payload: Payload, secret: &[u8]) -> anyhow::Result<(Vec<Signed>, (usize, usize, usize))> {
-    const REPOS: [&str; 8] = [
-        "bench-org/api-gateway",
-        "bench-org/billing",
-        "bench-org/web",
-        "bench-org/infra",
-        "bench-org/mobile",
-        "mona/dotfiles",
-        "bench-org/search",
-        "bench-org/docs",
-    ];
-    const ACTIONS: [&str; 3] = ["requested", "in_progress", "completed"];
-    let base: DateTime<Utc> = DateTime::from_timestamp(1_760_000_000, 0).unwrap_or_default();
-    let detail = match payload {
-        Payload::Compact => fixtures::Detail::Compact,
-        Payload::Full => fixtures::Detail::Full,
-    };
-    let mut out = Vec::with_capacity(count as usize);
-    let (mut min, mut max, mut sum) = (usize::MAX, 0, 0);
-    for i in 0..count {
-        let run = i / 3;
-        let action = ACTIONS[(i % 3) as usize];
-        let repo = REPOS[(run % REPOS.len() as u64) as usize];
-        let run_id = 20_000_000_000 + run;
-        let conclusion = match run % 10 {
-            7 => "failure",
-            9 => "cancelled",
-            _ => "success",
-        };
-        let attempt = if run % 13 == 0 { 2 } else { 1 };
-        let event = if run % 4 == 0 { "pull_request" } else { "push" };
-        let sha = fixtures::pseudo_sha(&format!("{repo}@{run}"));
-        let when = base + chrono::Duration::seconds((run * 7 + (i % 3) * 60) as i64);
-        let value =
-            fixtures::workflow_run_with(detail, repo, run_id, attempt, action, Some(conclusion), &sha, event, when);
-        let body = serde_json::to_vec(&value)?;
-        let signature = HeaderValue::from_str(&fixtures::sign(secret, &body))?;
-        min = min.min(body.len());
-        max = max.max(body.len());
-        sum += body.len();
-        out.push(Signed { body: Bytes::from(body), signature });
-    }
-    let mean = sum / out.len().max(1);
-    Ok((out, (min, mean, max)))
 }
 
 fn loopback(port: u16) -> SocketAddr {
@@ -432,7 +421,7 @@ async fn measure_ours(args: &WebhookBenchArgs, env: &Env, server_bin: &Path) -> 
     side.idle_rss_kb = server.rss_kb();
     side.processes = server.process_count();
 
-    let target = Arc::new(Target::new(server.addr, WEBHOOK_PATH, "workflow_run", env.bodies.to_vec())?);
+    let target = Arc::new(Target::new(server.addr, WEBHOOK_PATH, "workflow_run", Arc::clone(&env.bodies))?);
     let sample = args.verify_sample;
     load_phases(args, &target, &mut side, "aetherveil", sample, (server.pid, false)).await?;
     side.rss_after_kb = server.rss_kb();
@@ -483,7 +472,9 @@ async fn load_phases(
         }
     }
     progress(format!("{who}: throughput, {} connections, {:.0} s", args.connections, args.duration));
+    let meter = CpuMeter::start(pid, tree);
     let mut t = load::closed_loop(Arc::clone(target), args.connections as usize, duration, sample).await?;
+    side.throughput_cpu = Some(meter.stop());
     progress(format!(
         "{who}: {} deliveries/s ({} ok, {} non-2xx, {} errors)",
         thousands(t.ok_per_sec()),
@@ -564,7 +555,8 @@ fn spawn_peer(args: &WebhookBenchArgs, env: &Env, peer_dir: &Path, dir: &TempDir
         "python peer (gunicorn)",
         Path::new(&args.python),
         &gunicorn_args,
-        &[("AETHERVEIL_WEBHOOK_SECRET", env.secret.as_str())],
+        // No __pycache__ left in the source tree.
+        &[("AETHERVEIL_WEBHOOK_SECRET", env.secret.as_str()), ("PYTHONDONTWRITEBYTECODE", "1")],
         Some(peer_dir),
         loopback(port),
         dir.path().join("peer.log"),
@@ -593,7 +585,7 @@ async fn measure_peer(args: &WebhookBenchArgs, env: &Env, peer_dir: &Path) -> an
     tokio::time::sleep(Duration::from_secs(1)).await;
     side.idle_rss_kb = peer.rss_kb();
     side.processes = peer.process_count();
-    let target = Arc::new(Target::new(peer.addr, WEBHOOK_PATH, "workflow_run", env.bodies.to_vec())?);
+    let target = Arc::new(Target::new(peer.addr, WEBHOOK_PATH, "workflow_run", Arc::clone(&env.bodies))?);
     load_phases(args, &target, &mut side, "python peer", 0, (peer.pid, true)).await?;
     side.rss_after_kb = peer.rss_kb();
     peer.stop(Duration::from_secs(10)).await;
@@ -638,7 +630,11 @@ impl Side {
     }
     fn fixed_ok(&self, rate: f64) -> bool {
         self.fixed.as_ref().is_some_and(|f| {
-            f.errors == 0 && f.non_2xx_total() == 0 && f.abandoned == 0 && f.ok_per_sec() >= 0.98 * rate
+            f.errors == 0
+                && f.duplicates == 0
+                && f.non_2xx_total() == 0
+                && f.abandoned == 0
+                && f.ok_per_sec() >= 0.98 * rate
         })
     }
 }
@@ -662,6 +658,7 @@ impl Report<'_> {
             "cpu": cpu,
             "kernel": kernel,
             "data_dir_filesystem": process::filesystem_of(&self.env.base),
+            "loadavg_at_report": std::fs::read_to_string("/proc/loadavg").ok().map(|s| s.trim().to_owned()),
             "load_generator": "in-process (same machine, shares the CPUs)",
         })
     }
@@ -672,6 +669,7 @@ impl Report<'_> {
                 json!({
                     "deliveries_per_s": round1(p.ok_per_sec()),
                     "ok": p.ok,
+                    "duplicates": p.duplicates,
                     "non_2xx": p.non_2xx_total(),
                     "non_2xx_by_status": p.non_2xx.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
                     "errors": p.errors,
@@ -714,12 +712,12 @@ impl Report<'_> {
         let o = self.ours;
         let ratio = self.peer.map(|p| {
             json!({
-                "throughput": match (o.rate(), p.rate()) {
-                    (Some(x), Some(y)) if y > 0.0 => Some(round1(x / y)),
+                "deliveries_per_s_ours_over_peer": match (o.rate(), p.rate()) {
+                    (Some(x), Some(y)) if y > 0.0 => Some(round3(x / y)),
                     _ => None,
                 },
-                "p99_at_fixed_rate": match (o.fixed_lat, p.fixed_lat) {
-                    (Some(x), Some(y)) if x.p99_ms > 0.0 => Some(round1(y.p99_ms / x.p99_ms)),
+                "fixed_rate_p99_peer_over_ours": match (o.fixed_lat, p.fixed_lat) {
+                    (Some(x), Some(y)) if x.p99_ms > 0.0 => Some(round3(y.p99_ms / x.p99_ms)),
                     _ => None,
                 },
             })
@@ -737,15 +735,18 @@ impl Report<'_> {
                 "rate_connections": a.rate_connections,
                 "cold_starts": a.cold_starts,
                 "payload": format!("{:?}", a.payload).to_lowercase(),
-                "distinct_bodies": a.bodies,
-                "body_bytes": { "min": self.env.body_sizes.0, "mean": self.env.body_sizes.1, "max": self.env.body_sizes.2 },
+                "bodies": match self.env.bodies.pool_size() {
+                    Some(n) => json!({ "mode": "pool", "pool_size": n }),
+                    None => json!({ "mode": "unique", "note": "every delivery a new run state, signed per request" }),
+                },
+                "body_bytes": { "min": self.env.bodies.sizes.0, "mean": self.env.bodies.sizes.1, "max": self.env.bodies.sizes.2 },
                 "peer_workers": a.peer_workers,
                 "peer_threads": a.peer_threads,
             },
             "aetherveil": self.side_json(o),
             "peer": self.peer.map(|p| self.side_json(p)),
             "peer_note": self.peer_note,
-            "ratio_aetherveil_over_peer": ratio,
+            "ratios": ratio,
             "targets": {
                 "deliveries_per_s": { "min": TARGET_DELIVERIES_PER_S, "pass": o.rate().map(|r| r >= TARGET_DELIVERIES_PER_S) },
                 "p99_ms_at_2000_per_s": {
@@ -791,12 +792,17 @@ impl Report<'_> {
             "data dir on {}; load generator in-process on the same CPUs",
             m["data_dir_filesystem"].as_str().unwrap_or("?")
         );
-        let (min, mean, max) = self.env.body_sizes;
+        let (min, mean, max) = self.env.bodies.sizes;
+        let mode = match self.env.bodies.pool_size() {
+            Some(n) => {
+                format!("a pool of {n} pre-signed bodies sent round robin (re-sent run states flatter the server)")
+            }
+            None => "every delivery a new run state (requested, in_progress, completed), signed per request".to_owned(),
+        };
         push_line!(
             s,
-            "payload: workflow_run ({:?}), {} distinct signed bodies, {min}..{max} bytes (mean {mean}), fresh X-GitHub-Delivery per request",
+            "payload: workflow_run ({:?}), {min}..{max} bytes (mean {mean}), fresh X-GitHub-Delivery per request;\n         {mode}",
             a.payload,
-            a.bodies
         );
         let peer_name = format!("python peer ({}w×{}t)", a.peer_workers, a.peer_threads);
         push_line!(s, "");
@@ -806,15 +812,17 @@ impl Report<'_> {
         row(&mut s, "", "aetherveil".into(), peer_name, "target", "");
         row(&mut s, "", "-".repeat(10), "-".repeat(20), "------", "");
         let n = o.cold_ms.len();
-        row(
-            &mut s,
-            &format!("cold start, median of {n}"),
-            ms(o.cold_median()),
-            peer_col(&|p| ms(p.cold_median())),
-            &format!("< {TARGET_COLD_START_MS} ms"),
-            o.cold_median().map_or("", |v| pass(v < TARGET_COLD_START_MS)),
-        );
-        row(&mut s, "cold start, max", ms(o.cold_max()), peer_col(&|p| ms(p.cold_max())), "", "");
+        if n > 0 {
+            row(
+                &mut s,
+                &format!("cold start, median of {n}"),
+                ms(o.cold_median()),
+                peer_col(&|p| ms(p.cold_median())),
+                &format!("< {TARGET_COLD_START_MS} ms"),
+                o.cold_median().map_or("", |v| pass(v < TARGET_COLD_START_MS)),
+            );
+            row(&mut s, "cold start, max", ms(o.cold_max()), peer_col(&|p| ms(p.cold_max())), "", "");
+        }
         row(
             &mut s,
             "idle RSS (all processes)",
@@ -832,9 +840,11 @@ impl Report<'_> {
             o.rate().map_or("", |r| pass(r >= TARGET_DELIVERIES_PER_S)),
         );
         let counts = |x: &Side| {
-            x.throughput.as_ref().map_or("-".to_owned(), |t| format!("{} / {}", t.non_2xx_total(), t.errors))
+            x.throughput
+                .as_ref()
+                .map_or("-".to_owned(), |t| format!("{} / {} / {}", t.non_2xx_total(), t.duplicates, t.errors))
         };
-        row(&mut s, "  non-2xx / errors", counts(o), peer_col(&|p| counts(p)), "", "");
+        row(&mut s, "  non-2xx / duplicate / errors", counts(o), peer_col(&|p| counts(p)), "", "");
         let lat = |l: Option<LatencySummary>, f: fn(&LatencySummary) -> f64| ms(l.as_ref().map(f));
         row(
             &mut s,
@@ -863,11 +873,11 @@ impl Report<'_> {
             "",
         );
         let fcounts = |x: &Side| {
-            x.fixed
-                .as_ref()
-                .map_or("-".to_owned(), |t| format!("{} / {} / {}", t.non_2xx_total(), t.errors, t.abandoned))
+            x.fixed.as_ref().map_or("-".to_owned(), |t| {
+                format!("{} / {} / {} / {}", t.non_2xx_total(), t.duplicates, t.errors, t.abandoned)
+            })
         };
-        row(&mut s, "  non-2xx / errors / abandoned", fcounts(o), peer_col(&|p| fcounts(p)), "", "");
+        row(&mut s, "  non-2xx / dup / errors / unsent", fcounts(o), peer_col(&|p| fcounts(p)), "", "");
         row(
             &mut s,
             "  latency p50",
@@ -929,12 +939,19 @@ impl Report<'_> {
         if let Some(p) = p {
             if let (Some(x), Some(y)) = (o.rate(), p.rate()) {
                 if y > 0.0 {
-                    push_line!(s, "aetherveil / python peer: {:.1}× the deliveries per second", x / y);
+                    push_line!(s, "aetherveil / python peer: {:.2}× the deliveries per second", x / y);
                 }
             }
             if let (Some(x), Some(y)) = (o.fixed_lat, p.fixed_lat) {
                 if x.p99_ms > 0.0 {
-                    push_line!(s, "python peer p99 at {}/s is {:.1}× ours", thousands(a.rate), y.p99_ms / x.p99_ms);
+                    push_line!(
+                        s,
+                        "python peer p99 at {}/s is {:.2}× ours ({:.2} ms vs {:.2} ms)",
+                        thousands(a.rate),
+                        y.p99_ms / x.p99_ms,
+                        y.p99_ms,
+                        x.p99_ms
+                    );
                 }
             }
             push_line!(

@@ -216,6 +216,17 @@ fn cpu_seconds(stat_path: &str) -> Option<(String, f64)> {
     Some((comm, (utime + stime) as f64 / 100.0))
 }
 
+/// Busy CPU seconds of the whole machine so far (every CPU: user, nice, system, irq, softirq,
+/// steal), from /proc/stat.
+pub fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7).copied().unwrap_or(0);
+    Some(busy as f64 / 100.0)
+}
+
 /// CPU seconds used so far by a process, and by each of its threads grouped by thread name
 /// (digits stripped, so the runtime's workers add up under one name).
 #[derive(Debug, Clone, Default)]
@@ -334,6 +345,7 @@ mod tests {
         assert!(filesystem_of(Path::new("/")).is_some());
         let cpu = CpuSnapshot::of(me);
         assert!(cpu.total >= 0.0 && !cpu.by_thread.is_empty());
+        assert!(machine_busy_seconds().is_some_and(|s| s > 0.0));
     }
 
     #[test]

@@ -63,8 +63,10 @@ impl LatencySummary {
 /// What one load phase observed.
 #[derive(Debug, Default)]
 pub struct PhaseStats {
-    /// Responses with a 2xx status.
+    /// Responses with a 2xx status (and not a `duplicate` outcome).
     pub ok: u64,
+    /// 2xx responses whose body said `duplicate`: wrong, since every delivery id is fresh.
+    pub duplicates: u64,
     /// Other statuses, by code.
     pub non_2xx: BTreeMap<u16, u64>,
     /// Transport failures (connect, reset, timeout).
@@ -84,6 +86,7 @@ pub struct PhaseStats {
 impl PhaseStats {
     pub fn merge(&mut self, other: PhaseStats) {
         self.ok += other.ok;
+        self.duplicates += other.duplicates;
         for (code, n) in other.non_2xx {
             *self.non_2xx.entry(code).or_default() += n;
         }

@@ -111,7 +111,7 @@ fn open_connection(path: &Path, synchronous: Synchronous) -> Result<Connection> 
         Synchronous::Full => "FULL",
     };
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
     ))?;
     Ok(conn)
 }
@@ -144,12 +144,26 @@ impl SqliteStore {
         }
         let mut conn = open_connection(&path, synchronous)?;
         migrate(&mut conn)?;
+        // Checkpoints (copying the WAL back into the database, with their fsyncs) run on their own
+        // thread and connection, so commits never wait for them.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        let checkpoints = open_connection(&path, synchronous)?;
         let (outbox_tx, _) = watch::channel(0u64);
         let (tx, rx) = mpsc::channel::<Job>();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let spawn_err =
+            |e: std::io::Error| StoreError::Open { path: path.display().to_string(), reason: e.to_string() };
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+            .spawn(move || {
+                writer_loop(conn, rx);
+                drop(stop_tx);
+            })
+            .map_err(spawn_err)?;
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoints, stop_rx))
+            .map_err(spawn_err)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -225,6 +239,23 @@ impl SqliteStore {
     pub fn close(&self) {
         if let Ok(mut w) = self.inner.writer.lock() {
             w.take();
+        }
+    }
+}
+
+/// How often the checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    loop {
+        let stopping = !matches!(stop.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Timeout));
+        // PASSIVE never blocks the writer or readers; TRUNCATE at shutdown leaves a tidy file.
+        let mode = if stopping { "TRUNCATE" } else { "PASSIVE" };
+        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+            tracing::warn!(error = %e, mode, "checkpoint failed; the WAL keeps growing until one succeeds");
+        }
+        if stopping {
+            return;
         }
     }
 }
