@@ -154,10 +154,20 @@ struct EventsQuery {
 }
 
 async fn list_events(State(s): State<ApiState>, UrlQuery(q): UrlQuery<EventsQuery>) -> ApiResult {
-    let mut query = Query::new().order_by("journaled_at", Order::Desc).limit(limit(q.limit)?);
-    if let Some(d) = &q.delivery_id {
-        query = query.eq("delivery_id", d.as_str());
+    // One delivery publishes at most one event, named in its delivery record.
+    if let Some(delivery_id) = &q.delivery_id {
+        let message_id = s
+            .store
+            .get(names::DELIVERIES, delivery_id)
+            .await?
+            .and_then(|d| d.data["message_id"].as_str().map(str::to_owned));
+        let event = match message_id {
+            Some(id) => s.store.get(names::EVENTS, &id).await?.map(|d| d.data),
+            None => None,
+        };
+        return Ok(Json(json!({"events": event.into_iter().collect::<Vec<_>>()})));
     }
+    let mut query = Query::new().order_by("journaled_at", Order::Desc).limit(limit(q.limit)?);
     if let Some(r) = &q.repo {
         query = query.eq("repo", r.as_str());
     }

@@ -54,6 +54,14 @@ impl Host {
         Ok(Self { platform, store, bus, secret })
     }
 
+    /// Declares the indexes behind the platform's queries (idempotent).
+    async fn ensure_indexes(&self) -> anyhow::Result<()> {
+        for (collection, fields) in names::INDEXES {
+            self.platform.store.ensure_index(collection, fields).await?;
+        }
+        Ok(())
+    }
+
     /// Every function this binary hosts. New functions register here.
     pub fn registry(&self) -> Registry {
         let p = &self.platform;
@@ -73,6 +81,7 @@ impl Host {
     /// `aetherveil serve`: every function in one process until SIGTERM/SIGINT.
     pub async fn serve(self, demo: bool) -> anyhow::Result<()> {
         let cfg = self.platform.config.clone();
+        self.ensure_indexes().await?;
         let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(self.api());
         let listener = tokio::net::TcpListener::bind(cfg.server.addr)
             .await

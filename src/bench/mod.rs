@@ -172,6 +172,38 @@ struct Side {
     verified: Option<(usize, usize, Vec<String>)>,
     throughput_cpu: Option<CpuUse>,
     fixed_cpu: Option<CpuUse>,
+    /// Events published during the throughput phase that consumers had not yet processed when it
+    /// ended, and how long they took to drain (our server only).
+    drain: Option<Drain>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Drain {
+    backlog: u64,
+    seconds: f64,
+    drained: bool,
+}
+
+/// Sums `aetherveil_bus_backlog_messages` over subscriptions.
+async fn bus_backlog(addr: std::net::SocketAddr) -> anyhow::Result<u64> {
+    let text = process::http_get_body(addr, "/metrics", Duration::from_secs(10)).await?;
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with("aetherveil_bus_backlog_messages"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64)
+}
+
+/// Waits (at most two minutes) until the consumers have caught up with everything published.
+async fn wait_drained(addr: std::net::SocketAddr) -> anyhow::Result<Drain> {
+    let started = std::time::Instant::now();
+    let backlog = bus_backlog(addr).await?;
+    let mut left = backlog;
+    while left > 0 && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = bus_backlog(addr).await?;
+    }
+    Ok(Drain { backlog, seconds: started.elapsed().as_secs_f64(), drained: left == 0 })
 }
 
 /// CPU used during a phase, in cores (CPU seconds per wall second).
@@ -423,7 +455,7 @@ async fn measure_ours(args: &WebhookBenchArgs, env: &Env, server_bin: &Path) -> 
 
     let target = Arc::new(Target::new(server.addr, WEBHOOK_PATH, "workflow_run", Arc::clone(&env.bodies))?);
     let sample = args.verify_sample;
-    load_phases(args, &target, &mut side, "aetherveil", sample, (server.pid, false)).await?;
+    load_phases(args, &target, &mut side, "aetherveil", sample, (server.pid, false), Some(server.addr)).await?;
     side.rss_after_kb = server.rss_kb();
     side.peak_rss_kb = server.peak_rss_kb();
 
@@ -454,6 +486,7 @@ async fn load_phases(
     who: &str,
     sample: usize,
     (pid, tree): (u32, bool),
+    drain_at: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(args.duration);
     if args.warmup > 0.0 {
@@ -486,6 +519,16 @@ async fn load_phases(
     t.latencies_us = Vec::new();
     side.throughput = Some(t);
 
+    if let Some(addr) = drain_at {
+        let d = wait_drained(addr).await?;
+        progress(format!(
+            "{who}: consumers had {} events to catch up on; {} in {:.1} s",
+            d.backlog,
+            if d.drained { "drained" } else { "NOT drained" },
+            d.seconds
+        ));
+        side.drain = Some(d);
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     progress(format!("{who}: fixed rate {}/s for {:.0} s", thousands(args.rate), args.duration));
     let meter = CpuMeter::start(pid, tree);
@@ -586,7 +629,7 @@ async fn measure_peer(args: &WebhookBenchArgs, env: &Env, peer_dir: &Path) -> an
     side.idle_rss_kb = peer.rss_kb();
     side.processes = peer.process_count();
     let target = Arc::new(Target::new(peer.addr, WEBHOOK_PATH, "workflow_run", Arc::clone(&env.bodies))?);
-    load_phases(args, &target, &mut side, "python peer", 0, (peer.pid, true)).await?;
+    load_phases(args, &target, &mut side, "python peer", 0, (peer.pid, true), None).await?;
     side.rss_after_kb = peer.rss_kb();
     peer.stop(Duration::from_secs(10)).await;
     Ok(side)
@@ -699,6 +742,11 @@ impl Report<'_> {
             "processes": s.processes,
             "throughput": phase(&s.throughput, &s.throughput_lat),
             "throughput_cpu": s.throughput_cpu.as_ref().map(CpuUse::to_json),
+            "consumer_drain": s.drain.map(|d| serde_json::json!({
+                "backlog_after_throughput": d.backlog,
+                "seconds": d.seconds,
+                "drained": d.drained,
+            })),
             "fixed_rate": fixed,
             "fixed_rate_cpu": s.fixed_cpu.as_ref().map(CpuUse::to_json),
             "verified": s.verified.as_ref().map(|(ok, n, problems)| json!({
@@ -965,6 +1013,15 @@ impl Report<'_> {
             let Some(side) = side else { continue };
             if let Some(c) = &side.throughput_cpu {
                 push_line!(s, "{who}, CPU during throughput: {}", c.describe());
+            }
+            if let Some(d) = side.drain {
+                push_line!(
+                    s,
+                    "{who}, consumers: {} events behind when the throughput phase ended, {} in {:.1} s",
+                    d.backlog,
+                    if d.drained { "caught up" } else { "still NOT caught up" },
+                    d.seconds
+                );
             }
             if let Some(c) = &side.fixed_cpu {
                 push_line!(s, "{who}, CPU at {}/s: {}", thousands(a.rate), c.describe());

@@ -287,6 +287,24 @@ fn status_field_kb(pid: u32, field: &str) -> Option<u64> {
     line[field.len()..].split_whitespace().next()?.parse().ok()
 }
 
+/// One `GET` on a fresh connection; returns the body (the server closes after answering).
+pub async fn http_get_body(addr: SocketAddr, path: &str, timeout: Duration) -> anyhow::Result<String> {
+    let attempt = async {
+        let mut s = TcpStream::connect(addr).await?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| anyhow!("not an HTTP response"))?;
+        if !head.starts_with("HTTP/1.1 200") {
+            bail!("GET {path}: {}", head.lines().next().unwrap_or(""));
+        }
+        anyhow::Ok(body.to_owned())
+    };
+    tokio::time::timeout(timeout, attempt).await.map_err(|_| anyhow!("timed out"))?
+}
+
 /// One `GET` on a fresh connection; returns the status code.
 pub async fn http_get_status(addr: SocketAddr, path: &str, timeout: Duration) -> anyhow::Result<u16> {
     let attempt = async {

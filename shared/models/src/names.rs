@@ -35,3 +35,13 @@ pub const RAW_DELIVERIES_BLOBS: &str = "raw-deliveries";
 
 /// Normalized GitHub events, published by the webhook function.
 pub const TOPIC_PIPELINE_EVENTS: &str = "pipeline-events";
+
+/// The queries the platform runs, declared so that backends can index them
+/// (`Store::ensure_index`): `(collection, fields)`, equality fields first, then the ordering field.
+pub const INDEXES: &[(&str, &[&str])] = &[
+    (RUNS, &["repo", "updated_at"]),
+    (RUNS, &["updated_at"]),
+    (JOBS, &["run_id", "job_id"]),
+    (EVENTS, &["repo", "journaled_at"]),
+    (EVENTS, &["journaled_at"]),
+];

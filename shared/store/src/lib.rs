@@ -56,6 +56,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_blob(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>>;
 
+    /// Declares that `collection` is queried by `fields` (equality on leading fields, range or
+    /// order on the last), so the backend can index it. Idempotent; queries work without it,
+    /// only slower. (Firestore declares the same composite indexes in Terraform.)
+    async fn ensure_index(&self, collection: &str, fields: &[&str]) -> Result<()>;
+
     /// Writes a document unconditionally.
     async fn put(&self, collection: &str, id: &str, data: Value) -> Result<()> {
         self.commit(WriteBatch::new().put(collection, id, data)).await?;

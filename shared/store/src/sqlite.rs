@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,6 +29,7 @@ const MAX_IDLE_READERS: usize = 8;
 /// Each entry upgrades the schema by one version (`PRAGMA user_version`).
 const MIGRATIONS: &[&str] = &[
     // 1: documents, blobs, and the bus outbox with per-subscription cursors and retries.
+    // Secondary indexes are declared by the application (`Store::ensure_index`), per collection.
     "CREATE TABLE docs (
         coll TEXT NOT NULL,
         id TEXT NOT NULL,
@@ -37,13 +39,11 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (coll, id)
     );
-    CREATE INDEX docs_repo ON docs (coll, json_extract(data, '$.repo'));
-    CREATE INDEX docs_run_id ON docs (coll, json_extract(data, '$.run_id'));
-    CREATE INDEX docs_delivery_id ON docs (coll, json_extract(data, '$.delivery_id'));
     CREATE TABLE blobs (
         ns TEXT NOT NULL,
         key TEXT NOT NULL,
         data BLOB NOT NULL,
+        codec INTEGER NOT NULL,
         created_at INTEGER NOT NULL,
         PRIMARY KEY (ns, key)
     );
@@ -111,7 +111,7 @@ fn open_connection(path: &Path, synchronous: Synchronous) -> Result<Connection> 
         Synchronous::Full => "FULL",
     };
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;"
     ))?;
     Ok(conn)
 }
@@ -145,24 +145,28 @@ impl SqliteStore {
         let mut conn = open_connection(&path, synchronous)?;
         migrate(&mut conn)?;
         // Checkpoints (copying the WAL back into the database, with their fsyncs) run on their own
-        // thread and connection, so commits never wait for them.
+        // thread and connection; the writer only finishes the last few frames now and then.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let checkpoints = open_connection(&path, synchronous)?;
+        let db_file = std::fs::File::open(&path)
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         let (outbox_tx, _) = watch::channel(0u64);
         let (tx, rx) = mpsc::channel::<Job>();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let catch_up = Arc::new(AtomicBool::new(false));
+        let asked = catch_up.clone();
         let spawn_err =
             |e: std::io::Error| StoreError::Open { path: path.display().to_string(), reason: e.to_string() };
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                writer_loop(conn, rx);
+                writer_loop(conn, rx, asked);
                 drop(stop_tx);
             })
             .map_err(spawn_err)?;
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoints, stop_rx))
+            .spawn(move || checkpoint_loop(checkpoints, db_file, stop_rx, catch_up))
             .map_err(spawn_err)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -244,15 +248,37 @@ impl SqliteStore {
 }
 
 /// How often the checkpointer copies committed WAL frames into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 
-fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+/// WAL frames (4 KiB pages, so 64 MiB) past which the writer itself finishes a checkpoint between
+/// two commits, so the WAL starts over from its beginning instead of growing without bound.
+const RESTART_AFTER_FRAMES: i64 = 16384;
+/// The most frames the writer is asked to copy itself (1 MiB, a pause of a millisecond or two).
+const CATCH_UP_FRAMES: i64 = 256;
+
+/// The background checkpointer: PASSIVE checkpoints copy committed frames into the database
+/// without blocking the writer or readers. Under a steady stream of commits they never quite catch
+/// up, so once the WAL is long and nearly all copied it asks the writer to finish (`catch_up`).
+fn checkpoint_loop(conn: Connection, db_file: std::fs::File, stop: mpsc::Receiver<()>, catch_up: Arc<AtomicBool>) {
     loop {
         let stopping = !matches!(stop.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Timeout));
-        // PASSIVE never blocks the writer or readers; TRUNCATE at shutdown leaves a tidy file.
+        // At shutdown, leave a tidy file behind: everything in the database, an empty WAL.
         let mode = if stopping { "TRUNCATE" } else { "PASSIVE" };
-        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
-            tracing::warn!(error = %e, mode, "checkpoint failed; the WAL keeps growing until one succeeds");
+        match conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        }) {
+            // Ask the writer to finish only when little is left to copy, so its pause is short.
+            Ok((log, done)) if log >= RESTART_AFTER_FRAMES && log - done <= CATCH_UP_FRAMES => {
+                catch_up.store(true, Ordering::Relaxed)
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, mode, "checkpoint failed; the WAL keeps growing until one succeeds"),
+        }
+        // SQLite syncs the database file only when a checkpoint completes, by then with every page
+        // copied since the last one dirty. Syncing here as we go keeps that final sync (done by the
+        // writer, between two commits) short.
+        if let Err(e) = db_file.sync_data() {
+            tracing::warn!(error = %e, "database file sync failed");
         }
         if stopping {
             return;
@@ -260,7 +286,7 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, catch_up: Arc<AtomicBool>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = Vec::with_capacity(16);
         jobs.push(first);
@@ -294,6 +320,13 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         let err = commit.err();
         for completion in completions {
             completion(err.as_ref());
+        }
+        // The background checkpointer has copied nearly everything; copying the rest here,
+        // between two commits, lets the next commit restart the WAL from its beginning.
+        if catch_up.swap(false, Ordering::Relaxed) {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "writer checkpoint failed");
+            }
         }
     }
     tracing::debug!("sqlite writer stopped");
@@ -357,11 +390,12 @@ pub fn apply_op(conn: &Connection, op: &WriteOp, now: i64) -> Result<bool> {
             conn.prepare_cached("DELETE FROM docs WHERE coll = ?1 AND id = ?2")?.execute(params![collection, id])? > 0
         }
         WriteOp::Blob { namespace, key, bytes } => {
+            let (codec, stored) = encode_blob(bytes);
             conn.prepare_cached(
-                "INSERT INTO blobs (ns, key, data, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (ns, key) DO UPDATE SET data = excluded.data",
+                "INSERT INTO blobs (ns, key, data, codec, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (ns, key) DO UPDATE SET data = excluded.data, codec = excluded.codec",
             )?
-            .execute(params![namespace, key, bytes, now])?;
+            .execute(params![namespace, key, stored.as_ref(), codec, now])?;
             true
         }
         WriteOp::Publish(message) => insert_outbox(conn, message, now)?,
@@ -378,6 +412,25 @@ pub fn insert_outbox(conn: &Connection, message: &Message, now: i64) -> Result<b
         )?
         .execute(params![message.id, message.topic, message.key, attributes, message.data, now])?;
     Ok(n > 0)
+}
+
+/// Blob codecs: raw bytes, or LZ4 (block format, size-prepended). Raw webhook bodies are JSON and
+/// shrink about fourfold, which is a quarter of the pages to write, twice (WAL and checkpoint).
+const CODEC_RAW: i64 = 0;
+const CODEC_LZ4: i64 = 1;
+
+fn encode_blob(bytes: &[u8]) -> (i64, std::borrow::Cow<'_, [u8]>) {
+    let compressed = lz4_flex::block::compress_prepend_size(bytes);
+    if compressed.len() < bytes.len() { (CODEC_LZ4, compressed.into()) } else { (CODEC_RAW, bytes.into()) }
+}
+
+fn decode_blob(codec: i64, stored: Vec<u8>) -> Result<Vec<u8>> {
+    match codec {
+        CODEC_RAW => Ok(stored),
+        CODEC_LZ4 => lz4_flex::block::decompress_size_prepended(&stored)
+            .map_err(|e| StoreError::Database(format!("corrupt compressed blob: {e}"))),
+        other => Err(StoreError::Database(format!("unknown blob codec {other}"))),
+    }
 }
 
 fn validate(batch: &WriteBatch) -> Result<()> {
@@ -414,14 +467,26 @@ fn row_to_doc(id: String, version: i64, data: String) -> Result<Doc> {
     Ok(Doc { id, version: version as u64, data })
 }
 
+/// Collection names are spliced into SQL (so that per-collection partial indexes apply).
+fn valid_collection(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn json_path(field: &str) -> String {
+    format!("json_extract(data, '$.{field}')")
+}
+
 fn build_query(collection: &str, query: &Query) -> Result<(String, Vec<SqlValue>)> {
-    let mut sql = String::from("SELECT id, version, data FROM docs WHERE coll = ?");
-    let mut args = vec![SqlValue::Text(collection.to_owned())];
+    if !valid_collection(collection) {
+        return Err(StoreError::Invalid(format!("bad collection name {collection:?}")));
+    }
+    let mut sql = format!("SELECT id, version, data FROM docs WHERE coll = '{collection}'");
+    let mut args = Vec::new();
     for f in &query.filters {
         if !valid_field(&f.field) {
             return Err(StoreError::Invalid(format!("bad field name {:?}", f.field)));
         }
-        let path = format!("json_extract(data, '$.{}')", f.field);
+        let path = json_path(&f.field);
         if f.value.is_null() {
             match f.op {
                 Op::Eq => sql.push_str(&format!(" AND {path} IS NULL")),
@@ -445,7 +510,7 @@ fn build_query(collection: &str, query: &Query) -> Result<(String, Vec<SqlValue>
                 return Err(StoreError::Invalid(format!("bad field name {field:?}")));
             }
             let dir = if *order == Order::Asc { "ASC" } else { "DESC" };
-            sql.push_str(&format!(" ORDER BY json_extract(data, '$.{field}') {dir}, id {dir}"));
+            sql.push_str(&format!(" ORDER BY {} {dir}", json_path(field)));
         }
         None => sql.push_str(" ORDER BY id"),
     }
@@ -501,13 +566,24 @@ impl Store for SqliteStore {
         Ok(applied)
     }
 
+    async fn ensure_index(&self, collection: &str, fields: &[&str]) -> Result<()> {
+        if !valid_collection(collection) || fields.is_empty() || !fields.iter().all(|f| valid_field(f)) {
+            return Err(StoreError::Invalid(format!("bad index {collection}({fields:?})")));
+        }
+        let name = format!("ix_{collection}__{}", fields.join("__").replace('.', "_"));
+        let columns = fields.iter().map(|f| json_path(f)).collect::<Vec<_>>().join(", ");
+        let sql = format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON docs ({columns}) WHERE coll = '{collection}'");
+        self.write(move |conn| Ok(conn.execute_batch(&sql)?)).await
+    }
+
     async fn get_blob(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let (namespace, key) = (namespace.to_owned(), key.to_owned());
         self.read(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT data FROM blobs WHERE ns = ?1 AND key = ?2")?
-                .query_row(params![namespace, key], |r| r.get::<_, Vec<u8>>(0))
-                .optional()?)
+            let row = conn
+                .prepare_cached("SELECT codec, data FROM blobs WHERE ns = ?1 AND key = ?2")?
+                .query_row(params![namespace, key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+                .optional()?;
+            row.map(|(codec, data)| decode_blob(codec, data)).transpose()
         })
         .await
     }

@@ -101,6 +101,19 @@ pub async fn queries_filter_order_and_limit(store: Arc<dyn Store>) {
     }
     store.put("other", "5", json!({"repo": "o/a", "n": 100})).await.expect("put");
 
+    // The same answers with and without the declared indexes.
+    for indexed in [false, true] {
+        if indexed {
+            store.ensure_index("runs", &["repo", "n"]).await.expect("index");
+            store.ensure_index("runs", &["meta.tier"]).await.expect("index");
+            store.ensure_index("runs", &["repo", "n"]).await.expect("declaring twice is fine");
+        }
+        query_cases(store.as_ref()).await;
+    }
+    assert!(store.ensure_index("runs", &["bad field!"]).await.is_err());
+}
+
+async fn query_cases(store: &dyn Store) {
     let ids = |docs: Vec<crate::Doc>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
     let q = Query::new().eq("repo", "o/a").order_by("n", Order::Desc);
     assert_eq!(ids(store.query("runs", q).await.expect("query")), ["3", "1", "4"]);
@@ -118,6 +131,7 @@ pub async fn queries_filter_order_and_limit(store: Arc<dyn Store>) {
 pub async fn bad_field_names_are_refused(store: Arc<dyn Store>) {
     let q = Query::new().eq("x') OR ('1'='1", 1);
     assert!(matches!(store.query("runs", q).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.query("runs' OR 1=1 --", Query::new()).await, Err(StoreError::Invalid(_))));
 }
 
 pub async fn blobs_round_trip(store: Arc<dyn Store>) {
