@@ -16,6 +16,8 @@ use tokio::task::JoinSet;
 
 /// Messages read from the outbox per dispatch round.
 const BATCH: usize = 256;
+/// How long a woken dispatcher waits for more messages before a round.
+const GATHER: Duration = Duration::from_millis(5);
 /// Due retries taken per round.
 const RETRY_BATCH: usize = 64;
 
@@ -213,7 +215,11 @@ impl Dispatcher {
             }
             let wait = self.next_retry_in().await.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1));
             tokio::select! {
-                _ = published.changed() => {}
+                _ = published.changed() => {
+                    // Let a few more publishes land so one round (one read, one cursor write)
+                    // carries them all, instead of one round per message under a trickle.
+                    tokio::time::sleep(GATHER).await;
+                }
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
             }

@@ -139,6 +139,20 @@ pub async fn blobs_round_trip(store: Arc<dyn Store>) {
     store.commit(WriteBatch::new().blob("raw", "big", bytes.clone())).await.expect("commit");
     assert_eq!(store.get_blob("raw", "big").await.expect("get").expect("present"), bytes);
     assert!(store.get_blob("raw", "missing").await.expect("get").is_none());
+    // Incompressible bytes too (a backend may compress).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..10_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    store.commit(WriteBatch::new().blob("raw", "noise", noise.clone())).await.expect("commit");
+    assert_eq!(store.get_blob("raw", "noise").await.expect("get").expect("present"), noise);
+    store.commit(WriteBatch::new().blob("raw", "empty", Vec::new())).await.expect("commit");
+    assert_eq!(store.get_blob("raw", "empty").await.expect("get").expect("present"), Vec::<u8>::new());
 }
 
 pub async fn update_is_safe_under_concurrency(store: Arc<dyn Store>) {
