@@ -18,82 +18,37 @@ pub fn deliveries() -> Vec<(&'static str, serde_json::Value)> {
         (9_100_002, "b2c3d4e", "failure", true),
         (9_100_003, "c3d4e5f", "success", false),
     ];
-    let jobs =
-        [("build", &["ubuntu-latest"][..]), ("test", &["ubuntu-latest"][..]), ("lint", &["self-hosted", "linux"][..])];
+    let jobs: [(&str, &[&str]); 3] =
+        [("build", &["ubuntu-latest"]), ("test", &["ubuntu-latest"]), ("lint", &["self-hosted", "linux"])];
     for (i, (run_id, sha, conclusion, rerun)) in runs.into_iter().enumerate() {
         let t0 = start + Duration::minutes(30 * i as i64);
         let attempts: &[(u32, &str)] = if rerun { &[(1, conclusion), (2, "success")] } else { &[(1, conclusion)] };
         for &(attempt, result) in attempts {
             let t = t0 + Duration::minutes(10 * i64::from(attempt - 1));
-            out.push((
-                "workflow_run",
-                fixtures::workflow_run(DEMO_REPO, run_id, attempt, "requested", None, sha, "push", t),
-            ));
-            out.push((
-                "workflow_run",
-                fixtures::workflow_run(
-                    DEMO_REPO,
-                    run_id,
-                    attempt,
-                    "in_progress",
-                    None,
-                    sha,
-                    "push",
-                    t + Duration::seconds(5),
-                ),
-            ));
+            let run = |action: &str, conclusion: Option<&str>, at| {
+                (
+                    "workflow_run",
+                    fixtures::workflow_run(DEMO_REPO, run_id, attempt, action, conclusion, sha, "push", at),
+                )
+            };
+            out.push(run("requested", None, t));
+            out.push(run("in_progress", None, t + Duration::seconds(5)));
             for (j, (name, labels)) in jobs.iter().enumerate() {
                 let job_id = run_id * 10 + u64::from(attempt) * 3 + j as u64;
+                let job = |action: &str, conclusion: Option<&str>, at| {
+                    let body = fixtures::workflow_job(
+                        DEMO_REPO, run_id, job_id, attempt, name, action, conclusion, labels, at,
+                    );
+                    ("workflow_job", body)
+                };
+                let queued = t + Duration::seconds(10);
                 let failed = result == "failure" && *name == "test";
-                let jt = t + Duration::seconds(10);
-                out.push((
-                    "workflow_job",
-                    fixtures::workflow_job(DEMO_REPO, run_id, job_id, attempt, name, "queued", None, labels, jt),
-                ));
-                out.push((
-                    "workflow_job",
-                    fixtures::workflow_job(
-                        DEMO_REPO,
-                        run_id,
-                        job_id,
-                        attempt,
-                        name,
-                        "in_progress",
-                        None,
-                        labels,
-                        jt + Duration::seconds(20),
-                    ),
-                ));
-                let job_conclusion = if failed { "failure" } else { "success" };
-                let end = jt + Duration::seconds(140 + 40 * j as i64);
-                out.push((
-                    "workflow_job",
-                    fixtures::workflow_job(
-                        DEMO_REPO,
-                        run_id,
-                        job_id,
-                        attempt,
-                        name,
-                        "completed",
-                        Some(job_conclusion),
-                        labels,
-                        end,
-                    ),
-                ));
+                out.push(job("queued", None, queued));
+                out.push(job("in_progress", None, queued + Duration::seconds(20)));
+                let end = queued + Duration::seconds(140 + 40 * j as i64);
+                out.push(job("completed", Some(if failed { "failure" } else { "success" }), end));
             }
-            out.push((
-                "workflow_run",
-                fixtures::workflow_run(
-                    DEMO_REPO,
-                    run_id,
-                    attempt,
-                    "completed",
-                    Some(result),
-                    sha,
-                    "push",
-                    t + Duration::minutes(4),
-                ),
-            ));
+            out.push(run("completed", Some(result), t + Duration::minutes(4)));
         }
     }
     out

@@ -27,9 +27,7 @@ pub enum Detail {
 
 /// `X-Hub-Signature-256` value for `body`: `sha256=<lowercase hex HMAC-SHA256(secret, body)>`.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
-    let tag = ring::hmac::sign(&key, body);
-    format!("sha256={}", hex::encode(tag.as_ref()))
+    aetherveil_webhook::signature::Secret::new(secret).sign(body)
 }
 
 /// A `workflow_run` webhook body (~7 KB once serialized), as GitHub sends it for `action`

@@ -14,6 +14,7 @@
 //!   robin. Re-sent bodies repeat a run state the server already has, which is cheaper for it
 //!   than real traffic, so pool figures flatter the server.
 
+use aetherveil_webhook::signature::Secret;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -59,7 +60,7 @@ pub struct Bodies {
 
 #[derive(Debug)]
 enum Source {
-    Unique { templates: Vec<Template>, key: ring::hmac::Key },
+    Unique { templates: Vec<Template>, key: Secret },
     Pool(Vec<Signed>),
 }
 
@@ -81,7 +82,7 @@ impl Bodies {
             }
         }
         let sizes = size_stats(templates.iter().map(|t| t.bytes.len()));
-        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+        let key = Secret::new(secret);
         Ok(Self { source: Source::Unique { templates, key }, sizes })
     }
 
@@ -101,8 +102,7 @@ impl Bodies {
                 let run = i / 3;
                 let t = &templates[((run % VARIANTS) * 3 + i % 3) as usize];
                 let body = t.render(run)?;
-                let tag = ring::hmac::sign(key, &body);
-                let signature = HeaderValue::from_str(&format!("sha256={}", hex::encode(tag.as_ref())))?;
+                let signature = HeaderValue::from_str(&key.sign(&body))?;
                 Ok(Signed { body: Bytes::from(body), signature })
             }
         }

@@ -8,13 +8,16 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
+/// `(collection, id, document, order key)`.
+pub type Record = (&'static str, String, Value, String);
+
 /// Everything the webhook writes for one delivery, in one commit.
 #[derive(Debug)]
 pub struct Normalized {
     pub action: Option<String>,
     pub repo: Option<String>,
-    /// `(collection, id, document, order key)`, written with `put_if_newer`.
-    pub records: Vec<(&'static str, String, Value, String)>,
+    /// Written with `put_if_newer`.
+    pub records: Vec<Record>,
     /// The serialized [`PipelineEvent`], if this delivery publishes one.
     pub event: Option<Vec<u8>>,
     pub ordering_key: Option<String>,
@@ -96,18 +99,34 @@ pub fn normalize(
             }
         };
     }
-    let base = |action: Option<String>,
-                repo: Option<RepoName>,
-                installation_id: Option<u64>,
-                kind: PipelineEventKind| PipelineEvent {
-        delivery_id: delivery.clone(),
-        github_event: event_name.to_owned(),
-        action,
-        repo,
-        installation_id,
-        received_at: Utc::now(),
-        kind,
+    // Every handled event but ping publishes one PipelineEvent, keyed for ordering.
+    let publish = |action: Option<String>,
+                   repo: Option<RepoName>,
+                   installation_id: Option<u64>,
+                   ordering_key: String,
+                   records: Vec<Record>,
+                   kind: PipelineEventKind| {
+        let label = kind.label();
+        let event = PipelineEvent {
+            delivery_id: delivery.clone(),
+            github_event: event_name.to_owned(),
+            action: action.clone(),
+            repo: repo.clone(),
+            installation_id,
+            received_at: Utc::now(),
+            kind,
+        };
+        Normalized {
+            action,
+            repo: repo.map(|r| r.0),
+            records,
+            event: Some(to_vec(&event)),
+            ordering_key: Some(ordering_key),
+            kind: label,
+            ignored: None,
+        }
     };
+    let repo_of = |r: &github::Repository| RepoName(r.full_name.clone());
     let n = match event_type {
         EventType::Ping => {
             parse_or_ignore!(github::PingEvent);
@@ -124,46 +143,32 @@ pub fn normalize(
         EventType::WorkflowRun => {
             let e = parse_or_ignore!(github::WorkflowRunEvent);
             let run = RunRecord::from_github(&e.workflow_run, &e.repository, e.installation.as_ref());
-            let key = format!("run-{}", run.run_id);
             let record = (names::RUNS, run.run_id.to_string(), to_value(&run), run.order_key());
+            let key = format!("run-{}", run.run_id);
             let repo = run.repo.clone();
-            let ev = base(
-                Some(e.action.clone()),
-                Some(repo.clone()),
+            publish(
+                Some(e.action),
+                Some(repo),
                 e.installation.map(|i| i.id),
+                key,
+                vec![record],
                 PipelineEventKind::Run(run),
-            );
-            Normalized {
-                action: Some(e.action),
-                repo: Some(repo.0),
-                records: vec![record],
-                event: Some(to_vec(&ev)),
-                ordering_key: Some(key),
-                kind: "run",
-                ignored: None,
-            }
+            )
         }
         EventType::WorkflowJob => {
             let e = parse_or_ignore!(github::WorkflowJobEvent);
             let job = JobRecord::from_github(&e.workflow_job, &e.repository);
-            let key = format!("run-{}", job.run_id);
             let record = (names::JOBS, job.job_id.to_string(), to_value(&job), job.order_key());
+            let key = format!("run-{}", job.run_id);
             let repo = job.repo.clone();
-            let ev = base(
-                Some(e.action.clone()),
-                Some(repo.clone()),
+            publish(
+                Some(e.action),
+                Some(repo),
                 e.installation.map(|i| i.id),
+                key,
+                vec![record],
                 PipelineEventKind::Job(job),
-            );
-            Normalized {
-                action: Some(e.action),
-                repo: Some(repo.0),
-                records: vec![record],
-                event: Some(to_vec(&ev)),
-                ordering_key: Some(key),
-                kind: "job",
-                ignored: None,
-            }
+            )
         }
         EventType::Push => {
             let e = parse_or_ignore!(github::PushEvent);
@@ -171,7 +176,7 @@ pub fn normalize(
                 e.commits.iter().flat_map(|c| c.added.iter().chain(&c.modified).chain(&c.removed).cloned()).collect();
             changed_paths.sort();
             changed_paths.dedup();
-            let repo = RepoName(e.repository.full_name.clone());
+            let repo = repo_of(&e.repository);
             let kind = PipelineEventKind::Push {
                 git_ref: e.git_ref,
                 before: e.before,
@@ -181,41 +186,24 @@ pub fn normalize(
                 deleted: e.deleted,
                 changed_paths,
             };
-            let ev = base(None, Some(repo.clone()), e.installation.map(|i| i.id), kind);
-            Normalized {
-                action: None,
-                repo: Some(repo.0.clone()),
-                records: vec![],
-                event: Some(to_vec(&ev)),
-                ordering_key: Some(repo.0),
-                kind: "push",
-                ignored: None,
-            }
+            publish(None, Some(repo.clone()), e.installation.map(|i| i.id), repo.0, vec![], kind)
         }
         EventType::PullRequest => {
             let e = parse_or_ignore!(github::PullRequestEvent);
-            let head_repo = e.pull_request.head.repo.as_ref().map(|r| r.full_name.clone());
+            let pr = &e.pull_request;
+            let head_repo = pr.head.repo.as_ref().map(|r| r.full_name.clone());
             let kind = PipelineEventKind::PullRequest {
                 number: e.number,
-                state: e.pull_request.state.clone(),
-                head_ref: e.pull_request.head.git_ref.clone(),
-                head_sha: e.pull_request.head.sha.clone(),
-                base_ref: e.pull_request.base.git_ref.clone(),
+                state: pr.state.clone(),
+                head_ref: pr.head.git_ref.clone(),
+                head_sha: pr.head.sha.clone(),
+                base_ref: pr.base.git_ref.clone(),
                 from_fork: head_repo.as_deref().is_some_and(|h| h != e.repository.full_name),
                 head_repo,
-                merged: e.pull_request.merged.unwrap_or(false),
+                merged: pr.merged.unwrap_or(false),
             };
-            let repo = RepoName(e.repository.full_name.clone());
-            let ev = base(Some(e.action.clone()), Some(repo.clone()), e.installation.map(|i| i.id), kind);
-            Normalized {
-                action: Some(e.action),
-                repo: Some(repo.0.clone()),
-                records: vec![],
-                event: Some(to_vec(&ev)),
-                ordering_key: Some(repo.0),
-                kind: "pull_request",
-                ignored: None,
-            }
+            let repo = repo_of(&e.repository);
+            publish(Some(e.action), Some(repo.clone()), e.installation.map(|i| i.id), repo.0, vec![], kind)
         }
         EventType::CheckRun => {
             let e = parse_or_ignore!(github::CheckRunEvent);
@@ -229,17 +217,8 @@ pub fn normalize(
                 check_suite_id: c.check_suite.map(|s| s.id),
                 app: c.app.and_then(|a| a.slug),
             };
-            let repo = RepoName(e.repository.full_name.clone());
-            let ev = base(Some(e.action.clone()), Some(repo.clone()), e.installation.map(|i| i.id), kind);
-            Normalized {
-                action: Some(e.action),
-                repo: Some(repo.0.clone()),
-                records: vec![],
-                event: Some(to_vec(&ev)),
-                ordering_key: Some(repo.0),
-                kind: "check_run",
-                ignored: None,
-            }
+            let repo = repo_of(&e.repository);
+            publish(Some(e.action), Some(repo.clone()), e.installation.map(|i| i.id), repo.0, vec![], kind)
         }
         EventType::CheckSuite => {
             let e = parse_or_ignore!(github::CheckSuiteEvent);
@@ -252,17 +231,8 @@ pub fn normalize(
                 conclusion: s.conclusion,
                 app: s.app.and_then(|a| a.slug),
             };
-            let repo = RepoName(e.repository.full_name.clone());
-            let ev = base(Some(e.action.clone()), Some(repo.clone()), e.installation.map(|i| i.id), kind);
-            Normalized {
-                action: Some(e.action),
-                repo: Some(repo.0.clone()),
-                records: vec![],
-                event: Some(to_vec(&ev)),
-                ordering_key: Some(repo.0),
-                kind: "check_suite",
-                ignored: None,
-            }
+            let repo = repo_of(&e.repository);
+            publish(Some(e.action), Some(repo.clone()), e.installation.map(|i| i.id), repo.0, vec![], kind)
         }
         EventType::Installation => {
             let e = parse_or_ignore!(github::InstallationEvent);
@@ -270,6 +240,7 @@ pub fn normalize(
                 e.repositories.unwrap_or_default().into_iter().map(|r| r.full_name).collect();
             let account = e.installation.account.map(|a| a.login);
             let id = e.installation.id;
+            let now = Utc::now();
             let doc = serde_json::json!({
                 "installation_id": id,
                 "account": account,
@@ -277,20 +248,11 @@ pub fn normalize(
                 "repository_selection": e.installation.repository_selection,
                 "repositories": repositories,
                 "last_action": e.action,
-                "updated_at": Utc::now(),
+                "updated_at": now,
             });
-            let order = Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+            let record = (names::INSTALLATIONS, id.to_string(), doc, now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
             let kind = PipelineEventKind::Installation { installation_id: id, account, repositories };
-            let ev = base(Some(e.action.clone()), None, Some(id), kind);
-            Normalized {
-                action: Some(e.action),
-                repo: None,
-                records: vec![(names::INSTALLATIONS, id.to_string(), doc, order)],
-                event: Some(to_vec(&ev)),
-                ordering_key: Some(format!("installation-{id}")),
-                kind: "installation",
-                ignored: None,
-            }
+            publish(Some(e.action), None, Some(id), format!("installation-{id}"), vec![record], kind)
         }
     };
     Ok(n)

@@ -131,6 +131,21 @@ pub enum PipelineEventKind {
     },
 }
 
+impl PipelineEventKind {
+    /// A stable label (the `kind` attribute of the bus message).
+    pub fn label(&self) -> &'static str {
+        match self {
+            PipelineEventKind::Run(_) => "run",
+            PipelineEventKind::Job(_) => "job",
+            PipelineEventKind::Push { .. } => "push",
+            PipelineEventKind::PullRequest { .. } => "pull_request",
+            PipelineEventKind::CheckRun { .. } => "check_run",
+            PipelineEventKind::CheckSuite { .. } => "check_suite",
+            PipelineEventKind::Installation { .. } => "installation",
+        }
+    }
+}
+
 fn status_rank(status: Option<&str>) -> u8 {
     match status {
         Some("completed") => 3,
