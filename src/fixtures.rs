@@ -9,7 +9,7 @@
 //!
 //! [`workflow_run`] gives the ~7 KB body the benchmark targets: every object GitHub sends
 //! (`repository`, `head_repository`, `head_commit`, `actor`, `triggering_actor`, `sender`,
-//! `installation`, `workflow`) with the commonly used `*_url` fields. [`workflow_run_full`] adds
+//! `installation`, `workflow`) with the commonly used `*_url` fields. [`workflow_run_with`] with [`Detail::Full`] adds
 //! every `*_url` field and the nested `workflow_run.repository` of GitHub's documented example
 //! payload, which comes out near 19 KB.
 
@@ -45,21 +45,6 @@ pub fn workflow_run(
     when: DateTime<Utc>,
 ) -> Value {
     workflow_run_with(Detail::Compact, repo, run_id, attempt, action, conclusion, head_sha, event, when)
-}
-
-/// [`workflow_run`] with every field of GitHub's documented example (~19 KB serialized).
-#[allow(clippy::too_many_arguments)]
-pub fn workflow_run_full(
-    repo: &str,
-    run_id: u64,
-    attempt: u32,
-    action: &str,
-    conclusion: Option<&str>,
-    head_sha: &str,
-    event: &str,
-    when: DateTime<Utc>,
-) -> Value {
-    workflow_run_with(Detail::Full, repo, run_id, attempt, action, conclusion, head_sha, event, when)
 }
 
 /// [`workflow_run`] at the chosen [`Detail`].
@@ -677,8 +662,18 @@ mod tests {
             [("requested", None), ("in_progress", None), ("completed", Some("success")), ("completed", Some("failure"))]
         {
             for attempt in [1, 3] {
-                for build in [workflow_run, workflow_run_full] {
-                    let v = build("octo-org/hello", 42, attempt, action, conclusion, &sha, "push", at());
+                for detail in [Detail::Compact, Detail::Full] {
+                    let v = workflow_run_with(
+                        detail,
+                        "octo-org/hello",
+                        42,
+                        attempt,
+                        action,
+                        conclusion,
+                        &sha,
+                        "push",
+                        at(),
+                    );
                     let ev: WorkflowRunEvent = serde_json::from_value(v.clone()).expect("typed workflow_run");
                     assert_eq!(ev.action, action);
                     assert_eq!(ev.workflow_run.id, 42);

@@ -180,11 +180,9 @@ impl Webhook {
         body: Bytes,
         n: Normalized,
     ) -> Result<Reply, StoreError> {
-        let (outcome, status) = match &n.ignored {
-            Some(reason) => {
-                (Outcome::Ignored { event: event.to_owned() }, (StatusCode::ACCEPTED, Some(reason.clone())))
-            }
-            None => (Outcome::Processed, (StatusCode::OK, None)),
+        let (outcome, code) = match &n.ignored {
+            Some(_) => (Outcome::Ignored { event: event.to_owned() }, StatusCode::ACCEPTED),
+            None => (Outcome::Processed, StatusCode::OK),
         };
         let id = delivery_id.as_str();
         let delivery_doc = json!({
@@ -195,7 +193,7 @@ impl Webhook {
             "received_at": Utc::now(),
             "body_bytes": body.len(),
             "outcome": outcome.label(),
-            "ignored_reason": status.1,
+            "ignored_reason": n.ignored,
             "message_id": n.event.as_ref().map(|_| message_id(&delivery_id)),
             "redeliveries": 0,
         });
@@ -223,7 +221,7 @@ impl Webhook {
             });
         }
         match self.store.commit(batch).await {
-            Ok(_) => Ok(Reply { status: status.0, outcome, delivery_id: Some(id.to_owned()), detail: None }),
+            Ok(_) => Ok(Reply { status: code, outcome, delivery_id: Some(id.to_owned()), detail: None }),
             Err(StoreError::Conflict { .. }) => {
                 self.count_redelivery(id).await;
                 Ok(Reply {

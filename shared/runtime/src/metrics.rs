@@ -119,6 +119,25 @@ fn render_labels(out: &mut String, labels: &Labels, extra: Option<(&str, String)
     out.push('}');
 }
 
+/// Counters and gauges: one `# HELP`/`# TYPE` header per metric, then one line per series.
+/// `series` comes sorted by metric, as the maps hold them.
+fn render_simple<'a>(
+    out: &mut String,
+    kind: &str,
+    series: impl Iterator<Item = (&'static str, &'static str, &'a Labels, String)>,
+) {
+    let mut last = None;
+    for (name, help, labels, value) in series {
+        if last != Some(name) {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            last = Some(name);
+        }
+        out.push_str(name);
+        render_labels(out, labels, None);
+        let _ = writeln!(out, " {value}");
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         Self::default()
@@ -158,28 +177,10 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         if let Ok(m) = self.counters.lock() {
-            let mut last = None;
-            for ((c, l), v) in m.iter() {
-                if last != Some(*c) {
-                    let _ = writeln!(out, "# HELP {} {}\n# TYPE {} counter", c.name(), c.help(), c.name());
-                    last = Some(*c);
-                }
-                out.push_str(c.name());
-                render_labels(&mut out, l, None);
-                let _ = writeln!(out, " {v}");
-            }
+            render_simple(&mut out, "counter", m.iter().map(|((c, l), v)| (c.name(), c.help(), l, v.to_string())));
         }
         if let Ok(m) = self.gauges.lock() {
-            let mut last = None;
-            for ((g, l), v) in m.iter() {
-                if last != Some(*g) {
-                    let _ = writeln!(out, "# HELP {} {}\n# TYPE {} gauge", g.name(), g.help(), g.name());
-                    last = Some(*g);
-                }
-                out.push_str(g.name());
-                render_labels(&mut out, l, None);
-                let _ = writeln!(out, " {v}");
-            }
+            render_simple(&mut out, "gauge", m.iter().map(|((g, l), v)| (g.name(), g.help(), l, v.to_string())));
         }
         if let Ok(m) = self.histograms.lock() {
             let mut last = None;
