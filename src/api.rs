@@ -140,7 +140,10 @@ async fn get_delivery(State(s): State<ApiState>, Path(id): Path<String>) -> ApiR
 }
 
 async fn get_raw_delivery(State(s): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    match s.store.get_blob(names::RAW_DELIVERIES_BLOBS, &id).await? {
+    let delivery =
+        s.store.get(names::DELIVERIES, &id).await?.ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
+    let key = delivery.data["raw_key"].as_str().unwrap_or_default().to_owned();
+    match s.store.get_blob(names::RAW_DELIVERIES_BLOBS, &key).await? {
         Some(bytes) => Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response()),
         None => Err(ApiError::NotFound(format!("no raw body for delivery {id}"))),
     }

@@ -17,6 +17,7 @@ async fn every_github_example_is_accepted_and_readable() {
     let base = server.url("");
 
     let mut posted: Vec<(String, String, Value)> = Vec::new();
+    let mut raw_bodies: Vec<(String, Vec<u8>)> = Vec::new();
     let mut per_event: BTreeMap<String, usize> = BTreeMap::new();
     let mut events: Vec<_> = std::fs::read_dir(&root).expect("read").map(|e| e.expect("entry").path()).collect();
     events.sort();
@@ -35,7 +36,8 @@ async fn every_github_example_is_accepted_and_readable() {
             let expected = if HANDLED.contains(&event.as_str()) { "processed" } else { "ignored" };
             assert_eq!(answer["outcome"], expected, "{}", file.display());
             *per_event.entry(event.clone()).or_default() += 1;
-            posted.push((event.clone(), delivery, serde_json::from_slice(&body).expect("example is JSON")));
+            posted.push((event.clone(), delivery.clone(), serde_json::from_slice(&body).expect("example is JSON")));
+            raw_bodies.push((delivery, body));
         }
     }
     assert!(
@@ -80,6 +82,13 @@ async fn every_github_example_is_accepted_and_readable() {
             }
             _ => {}
         }
+    }
+
+    // The raw body is kept byte for byte.
+    for (delivery, body) in &raw_bodies {
+        let r = client.get(server.url(&format!("/api/v1/deliveries/{delivery}/raw"))).send().await.expect("raw");
+        assert_eq!(r.status(), 200);
+        assert_eq!(&r.bytes().await.expect("bytes")[..], &body[..], "raw body of {delivery}");
     }
 
     // Every published event reached the consumers' side exactly once.

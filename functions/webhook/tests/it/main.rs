@@ -67,6 +67,10 @@ async fn count(store: &SqliteStore, collection: &str) -> usize {
     store.query(collection, Query::new()).await.expect("query").len()
 }
 
+async fn blob_count(store: &SqliteStore) -> i64 {
+    store.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))?)).await.expect("count")
+}
+
 async fn outbox_len(store: &SqliteStore) -> i64 {
     store.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)).await.expect("count")
 }
@@ -126,7 +130,7 @@ async fn bad_signatures_get_401_and_store_nothing() {
     assert_eq!(count(&env.store, names::DELIVERIES).await, 0);
     assert_eq!(count(&env.store, names::RUNS).await, 0);
     assert_eq!(outbox_len(&env.store).await, 0);
-    assert!(env.store.get_blob(names::RAW_DELIVERIES_BLOBS, "d-1").await.expect("blob").is_none());
+    assert_eq!(blob_count(&env.store).await, 0);
     assert_eq!(
         env.metrics.counter(
             Counter::WebhookOutcomes,
@@ -155,7 +159,7 @@ async fn oversized_bodies_get_413_and_store_nothing() {
     let (status, _) = send(&env, request("push", "big-2", body, Some(sig))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(count(&env.store, names::DELIVERIES).await, 0);
-    assert!(env.store.get_blob(names::RAW_DELIVERIES_BLOBS, "big-2").await.expect("blob").is_none());
+    assert_eq!(blob_count(&env.store).await, 0);
     assert_eq!(outbox_len(&env.store).await, 0);
 }
 
@@ -202,7 +206,8 @@ async fn a_handled_event_is_stored_normalized_and_published_once() {
     assert_eq!(delivery.data["outcome"], "processed");
     assert_eq!(delivery.data["event"], "workflow_run");
     assert_eq!(delivery.data["repo"], "acme/widgets");
-    let raw = env.store.get_blob(names::RAW_DELIVERIES_BLOBS, "del-42").await.expect("blob").expect("raw kept");
+    let raw_key = delivery.data["raw_key"].as_str().expect("raw key");
+    let raw = env.store.get_blob(names::RAW_DELIVERIES_BLOBS, raw_key).await.expect("blob").expect("raw kept");
     assert_eq!(raw, serde_json::to_vec(&payload).expect("json"), "the raw body is kept byte for byte");
     let run = env.store.get(names::RUNS, "42").await.expect("get").expect("run");
     assert_eq!((run.data["conclusion"].as_str(), run.data["run_attempt"].as_u64()), (Some("failure"), Some(1)));
@@ -214,7 +219,9 @@ async fn a_handled_event_is_stored_normalized_and_published_once() {
     assert_eq!(delivery.data["redeliveries"], 1);
     assert_eq!(outbox_len(&env.store).await, 1, "a redelivery publishes nothing");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(rec.attempts_of("gh-del-42"), [1]);
+    let message_id = delivery.data["message_id"].as_str().expect("message id");
+    assert!(message_id.starts_with("gh-") && message_id.ends_with("-del-42"), "{message_id}");
+    assert_eq!(rec.attempts_of(message_id), [1]);
     let event: Value = serde_json::from_slice(
         &env.store
             .read(|c| Ok(c.query_row("SELECT data FROM outbox", [], |r| r.get::<_, Vec<u8>>(0))?))
@@ -262,7 +269,8 @@ async fn unknown_events_and_unexpected_shapes_are_ignored_with_a_recorded_outcom
     assert_eq!(status, StatusCode::ACCEPTED);
     let doc = env.store.get(names::DELIVERIES, "s-2").await.expect("get").expect("recorded");
     assert!(doc.data["ignored_reason"].as_str().expect("reason").contains("shape"), "{}", doc.data);
-    assert!(env.store.get_blob(names::RAW_DELIVERIES_BLOBS, "s-2").await.expect("blob").is_some());
+    let raw_key = doc.data["raw_key"].as_str().expect("raw key");
+    assert!(env.store.get_blob(names::RAW_DELIVERIES_BLOBS, raw_key).await.expect("blob").is_some());
     assert_eq!(outbox_len(&env.store).await, 0);
 }
 
