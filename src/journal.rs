@@ -3,14 +3,28 @@
 //! which is the contract every consumer of the at-least-once bus must keep.
 
 use aetherveil_bus::{Delivery, Handler, HandlerError};
-use aetherveil_models::{PipelineEvent, names};
+use aetherveil_models::{DeliveryId, RepoName, names};
 use aetherveil_runtime::Metrics;
 use aetherveil_runtime::metrics::Counter;
 use aetherveil_store::Store;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
+
+/// The fields of a [`aetherveil_models::PipelineEvent`] the journal keeps; the record itself is
+/// skipped unparsed.
+#[derive(Deserialize)]
+struct Header {
+    delivery_id: DeliveryId,
+    github_event: String,
+    action: Option<String>,
+    repo: Option<RepoName>,
+    received_at: DateTime<Utc>,
+    #[serde(rename = "kind")]
+    _kind: String,
+}
 
 pub struct Journal {
     pub store: Arc<dyn Store>,
@@ -20,7 +34,7 @@ pub struct Journal {
 #[async_trait]
 impl Handler for Journal {
     async fn handle(&self, delivery: &Delivery) -> Result<(), HandlerError> {
-        let event: PipelineEvent = serde_json::from_slice(&delivery.message.data)
+        let event: Header = serde_json::from_slice(&delivery.message.data)
             .map_err(|e| HandlerError::Permanent(format!("not a pipeline event: {e}")))?;
         let kind = delivery.message.attributes.get("kind").cloned().unwrap_or_default();
         let doc = json!({
