@@ -306,7 +306,13 @@ impl Dispatcher {
                 for p in group {
                     let attempt = p.attempts + 1;
                     let delivery = Delivery { message: p.message.clone(), attempt };
-                    let verdict = match handler.handle(&delivery).await {
+                    // Its own task, so a panicking handler fails this message (retried, then
+                    // dead-lettered) instead of the whole round.
+                    let h = handler.clone();
+                    let outcome = tokio::spawn(async move { h.handle(&delivery).await })
+                        .await
+                        .unwrap_or_else(|e| Err(HandlerError::Retry(format!("handler panicked: {e}"))));
+                    let verdict = match outcome {
                         Ok(()) => Verdict::Done,
                         Err(HandlerError::Permanent(e)) => Verdict::Dead(e),
                         Err(HandlerError::Retry(e)) if attempt >= policy.max_attempts => Verdict::Dead(e),
@@ -321,10 +327,10 @@ impl Dispatcher {
         while let Some(res) = set.join_next().await {
             match res {
                 Ok(v) => verdicts.extend(v),
-                // A panicking handler loses its group's verdicts; the cursor still moves, so
-                // those messages would be lost. Treat the panic as a crash instead: stop here.
+                // Handlers cannot take a group down (see above); if a group task fails anyway,
+                // acknowledge nothing, so every message of the round is delivered again.
                 Err(e) => {
-                    tracing::error!(subscription = %self.subscription, error = %e, "handler panicked; not acknowledging");
+                    tracing::error!(subscription = %self.subscription, error = %e, "dispatch task failed; not acknowledging");
                     return Vec::new();
                 }
             }

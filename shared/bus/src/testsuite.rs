@@ -152,6 +152,30 @@ pub async fn messages_that_keep_failing_are_dead_lettered(h: Harness) {
     assert_eq!((s.backlog, s.retrying), (0, 0));
 }
 
+pub async fn a_panicking_handler_fails_only_its_message(h: Harness) {
+    let rec = Recorder::new(|d| {
+        if d.message.id == "panics" {
+            panic!("handler bug");
+        }
+        Ok(())
+    });
+    h.bus.subscribe("s", "t", rec.clone()).expect("subscribe");
+    h.bus.publish(message("panics", "t", None)).await.expect("publish");
+    h.bus.publish(message("fine", "t", None)).await.expect("publish");
+    let mut dead = None;
+    for _ in 0..500 {
+        dead = h.store.get("dead_letters", "s:panics").await.expect("get");
+        if dead.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dead = dead.expect("the panicking message is dead-lettered after its retries");
+    assert!(dead.data["last_error"].as_str().expect("error").contains("panicked"), "{}", dead.data);
+    assert_eq!(rec.attempts_of("panics").len() as u32, MAX_ATTEMPTS);
+    assert_eq!(rec.attempts_of("fine"), [1]);
+}
+
 pub async fn permanent_failures_are_dead_lettered_at_once(h: Harness) {
     let rec = Recorder::new(|_| Err(HandlerError::Permanent("cannot ever work".into())));
     h.bus.subscribe("s", "t", rec.clone()).expect("subscribe");
@@ -199,6 +223,7 @@ macro_rules! bus_test_suite {
             publishing_an_id_twice_delivers_once,
             retryable_failures_are_redelivered_until_they_succeed,
             messages_that_keep_failing_are_dead_lettered,
+            a_panicking_handler_fails_only_its_message,
             permanent_failures_are_dead_lettered_at_once,
             every_subscription_gets_every_message,
             batch_publish_commits_with_the_data_or_not_at_all,

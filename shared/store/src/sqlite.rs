@@ -305,13 +305,16 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, catch_up: Arc<AtomicBo
         }
         let mut completions = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let savepoint_ok = conn.execute_batch("SAVEPOINT job").is_ok();
+            // Without its savepoint a failing job could not be undone alone: do not run it
+            // (dropping it answers its caller with `Abandoned`).
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                tracing::error!(error = %e, "cannot open a savepoint; write abandoned");
+                continue;
+            }
             let (ok, completion) = job(&conn);
-            if savepoint_ok {
-                let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-                if let Err(e) = conn.execute_batch(end) {
-                    tracing::error!(error = %e, "savepoint cleanup failed");
-                }
+            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "savepoint cleanup failed");
             }
             completions.push(completion);
         }
