@@ -72,6 +72,17 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("timed out waiting for: {what}");
 }
 
+/// Waits (bounded) for the dead letter `id` and returns it.
+pub async fn dead_letter(store: &dyn Store, id: &str) -> aetherveil_store::Doc {
+    for _ in 0..500 {
+        if let Some(doc) = store.get("dead_letters", id).await.expect("get") {
+            return doc;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for dead letter {id}");
+}
+
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
@@ -133,15 +144,7 @@ pub async fn messages_that_keep_failing_are_dead_lettered(h: Harness) {
     h.bus.publish(message("poison", "t", None)).await.expect("publish");
     h.bus.publish(message("after", "t", None)).await.expect("publish");
     eventually("the message after the poison one", || !rec.attempts_of("after").is_empty()).await;
-    let mut dead = None;
-    for _ in 0..500 {
-        dead = h.store.get("dead_letters", "s:poison").await.expect("get");
-        if dead.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let dead = dead.expect("dead letter recorded");
+    let dead = dead_letter(h.store.as_ref(), "s:poison").await;
     assert_eq!(dead.data["attempts"], MAX_ATTEMPTS);
     assert_eq!(dead.data["last_error"], "boom");
     assert_eq!(dead.data["topic"], "t");
@@ -162,15 +165,7 @@ pub async fn a_panicking_handler_fails_only_its_message(h: Harness) {
     h.bus.subscribe("s", "t", rec.clone()).expect("subscribe");
     h.bus.publish(message("panics", "t", None)).await.expect("publish");
     h.bus.publish(message("fine", "t", None)).await.expect("publish");
-    let mut dead = None;
-    for _ in 0..500 {
-        dead = h.store.get("dead_letters", "s:panics").await.expect("get");
-        if dead.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let dead = dead.expect("the panicking message is dead-lettered after its retries");
+    let dead = dead_letter(h.store.as_ref(), "s:panics").await;
     assert!(dead.data["last_error"].as_str().expect("error").contains("panicked"), "{}", dead.data);
     assert_eq!(rec.attempts_of("panics").len() as u32, MAX_ATTEMPTS);
     assert_eq!(rec.attempts_of("fine"), [1]);
