@@ -105,6 +105,7 @@ impl Host {
 
     /// `aetherveil run-function`: one function, as its Cloud Run container runs it.
     pub async fn serve_function(self, target: &str, port: u16) -> anyhow::Result<()> {
+        self.ensure_indexes().await?;
         let registry = self.registry();
         let known = registry.names().join(", ");
         let function = registry

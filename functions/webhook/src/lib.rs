@@ -31,7 +31,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 use signature::Secret;
@@ -160,7 +160,8 @@ impl Webhook {
             ));
         }
         let event_type = EventType::from_header(event);
-        let normalized = match normalize(event_type, event, &delivery_id, &body) {
+        let received_at = Utc::now();
+        let normalized = match normalize(event_type, event, &delivery_id, received_at, &body) {
             Ok(n) => n,
             Err(e) => {
                 return Ok(Reply::rejected(
@@ -170,13 +171,14 @@ impl Webhook {
                 ));
             }
         };
-        self.persist(event, delivery_id, body, normalized).await
+        self.persist(event, delivery_id, received_at, body, normalized).await
     }
 
     async fn persist(
         &self,
         event: &str,
         delivery_id: DeliveryId,
+        received_at: DateTime<Utc>,
         body: Bytes,
         n: Normalized,
     ) -> Result<Reply, StoreError> {
@@ -185,7 +187,6 @@ impl Webhook {
             None => (Outcome::Processed, StatusCode::OK),
         };
         let id = delivery_id.as_str();
-        let received_at = Utc::now();
         // The raw body and the event are keyed by arrival time, then delivery id: their keys grow
         // monotonically, so they append to their indexes instead of touching a random page each.
         let arrival = format!("{:016x}-{id}", received_at.timestamp_nanos_opt().unwrap_or_default());

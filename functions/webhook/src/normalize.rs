@@ -3,7 +3,7 @@
 
 use aetherveil_models::github::{self, EventType};
 use aetherveil_models::{DeliveryId, JobRecord, PipelineEvent, PipelineEventKind, RepoName, RunRecord, names};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
@@ -73,6 +73,7 @@ pub fn normalize(
     event_type: Option<EventType>,
     event_name: &str,
     delivery: &DeliveryId,
+    received_at: DateTime<Utc>,
     body: &[u8],
 ) -> Result<Normalized, serde_json::Error> {
     let Some(event_type) = event_type else {
@@ -113,7 +114,7 @@ pub fn normalize(
             action: action.clone(),
             repo: repo.clone(),
             installation_id,
-            received_at: Utc::now(),
+            received_at,
             kind,
         };
         Normalized {
@@ -240,7 +241,6 @@ pub fn normalize(
                 e.repositories.unwrap_or_default().into_iter().map(|r| r.full_name).collect();
             let account = e.installation.account.map(|a| a.login);
             let id = e.installation.id;
-            let now = Utc::now();
             let doc = serde_json::json!({
                 "installation_id": id,
                 "account": account,
@@ -248,9 +248,10 @@ pub fn normalize(
                 "repository_selection": e.installation.repository_selection,
                 "repositories": repositories,
                 "last_action": e.action,
-                "updated_at": now,
+                "updated_at": received_at,
             });
-            let record = (names::INSTALLATIONS, id.to_string(), doc, now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            let record =
+                (names::INSTALLATIONS, id.to_string(), doc, received_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
             let kind = PipelineEventKind::Installation { installation_id: id, account, repositories };
             publish(Some(e.action), None, Some(id), format!("installation-{id}"), vec![record], kind)
         }
