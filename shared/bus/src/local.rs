@@ -2,7 +2,7 @@
 
 use crate::{Bus, BusError, Delivery, Handler, HandlerError, Message};
 use aetherveil_models::names;
-use aetherveil_store::sqlite::{apply_op, now_millis};
+use aetherveil_store::sqlite::{EncodedOp, apply_op, now_millis};
 use aetherveil_store::{Precondition, SqliteStore, Store, StoreError, WriteBatch, WriteOp};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -424,7 +424,7 @@ fn dead_letter(conn: &Connection, sub: &str, p: &Pending, error: &str, now: i64)
         data: doc,
         precondition: Precondition::None,
     };
-    apply_op(conn, &op, now)?;
+    apply_op(conn, &EncodedOp::new(op)?, now)?;
     Ok(())
 }
 

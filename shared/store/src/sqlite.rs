@@ -341,11 +341,44 @@ fn conflict(collection: &str, id: &str) -> StoreError {
     StoreError::Conflict { collection: collection.to_owned(), id: id.to_owned() }
 }
 
+/// An operation with its documents already serialized and its blob already compressed, so that
+/// the writer thread (the one serial stage of every write) spends its time on SQLite alone.
+#[derive(Debug)]
+pub enum EncodedOp {
+    Put { collection: String, id: String, text: String, precondition: Precondition },
+    PutIfNewer { collection: String, id: String, text: String, order: String },
+    Delete { collection: String, id: String },
+    Blob { namespace: String, key: String, codec: i64, stored: Vec<u8> },
+    Publish { message: Message, attributes: String },
+}
+
+impl EncodedOp {
+    pub fn new(op: WriteOp) -> Result<Self> {
+        Ok(match op {
+            WriteOp::Put { collection, id, data, precondition } => {
+                Self::Put { collection, id, text: data.to_string(), precondition }
+            }
+            WriteOp::PutIfNewer { collection, id, data, order } => {
+                Self::PutIfNewer { collection, id, text: data.to_string(), order }
+            }
+            WriteOp::Delete { collection, id } => Self::Delete { collection, id },
+            WriteOp::Blob { namespace, key, bytes } => {
+                let (codec, stored) = encode_blob(bytes);
+                Self::Blob { namespace, key, codec, stored }
+            }
+            WriteOp::Publish(message) => {
+                let attributes =
+                    serde_json::to_string(&message.attributes).map_err(|e| StoreError::Encode(e.to_string()))?;
+                Self::Publish { message, attributes }
+            }
+        })
+    }
+}
+
 /// Applies one operation inside the current transaction; `Ok(false)` means skipped (stale).
-pub fn apply_op(conn: &Connection, op: &WriteOp, now: i64) -> Result<bool> {
+pub fn apply_op(conn: &Connection, op: &EncodedOp, now: i64) -> Result<bool> {
     Ok(match op {
-        WriteOp::Put { collection, id, data, precondition } => {
-            let text = data.to_string();
+        EncodedOp::Put { collection, id, text, precondition } => {
             match precondition {
                 Precondition::None => {
                     conn.prepare_cached(
@@ -380,7 +413,7 @@ pub fn apply_op(conn: &Connection, op: &WriteOp, now: i64) -> Result<bool> {
             }
             true
         }
-        WriteOp::PutIfNewer { collection, id, data, order } => {
+        EncodedOp::PutIfNewer { collection, id, text, order } => {
             let n = conn
                 .prepare_cached(
                     "INSERT INTO docs (coll, id, version, ord, data, updated_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)
@@ -388,28 +421,26 @@ pub fn apply_op(conn: &Connection, op: &WriteOp, now: i64) -> Result<bool> {
                      data = excluded.data, updated_at = excluded.updated_at
                      WHERE docs.ord IS NULL OR docs.ord < excluded.ord",
                 )?
-                .execute(params![collection, id, order, data.to_string(), now])?;
+                .execute(params![collection, id, order, text, now])?;
             n > 0
         }
-        WriteOp::Delete { collection, id } => {
+        EncodedOp::Delete { collection, id } => {
             conn.prepare_cached("DELETE FROM docs WHERE coll = ?1 AND id = ?2")?.execute(params![collection, id])? > 0
         }
-        WriteOp::Blob { namespace, key, bytes } => {
-            let (codec, stored) = encode_blob(bytes);
+        EncodedOp::Blob { namespace, key, codec, stored } => {
             conn.prepare_cached(
                 "INSERT INTO blobs (ns, key, data, codec, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (ns, key) DO UPDATE SET data = excluded.data, codec = excluded.codec",
             )?
-            .execute(params![namespace, key, stored.as_ref(), codec, now])?;
+            .execute(params![namespace, key, stored, codec, now])?;
             true
         }
-        WriteOp::Publish(message) => insert_outbox(conn, message, now)?,
+        EncodedOp::Publish { message, attributes } => insert_outbox(conn, message, attributes, now)?,
     })
 }
 
 /// Appends a message to the outbox; a message id already there is not appended again.
-pub fn insert_outbox(conn: &Connection, message: &Message, now: i64) -> Result<bool> {
-    let attributes = serde_json::to_string(&message.attributes).map_err(|e| StoreError::Encode(e.to_string()))?;
+fn insert_outbox(conn: &Connection, message: &Message, attributes: &str, now: i64) -> Result<bool> {
     let n = conn
         .prepare_cached(
             "INSERT INTO outbox (id, topic, key, attributes, data, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -424,9 +455,9 @@ pub fn insert_outbox(conn: &Connection, message: &Message, now: i64) -> Result<b
 const CODEC_RAW: i64 = 0;
 const CODEC_LZ4: i64 = 1;
 
-fn encode_blob(bytes: &[u8]) -> (i64, std::borrow::Cow<'_, [u8]>) {
-    let compressed = lz4_flex::block::compress_prepend_size(bytes);
-    if compressed.len() < bytes.len() { (CODEC_LZ4, compressed.into()) } else { (CODEC_RAW, bytes.into()) }
+fn encode_blob(bytes: Vec<u8>) -> (i64, Vec<u8>) {
+    let compressed = lz4_flex::block::compress_prepend_size(&bytes);
+    if compressed.len() < bytes.len() { (CODEC_LZ4, compressed) } else { (CODEC_RAW, bytes) }
 }
 
 fn decode_blob(codec: i64, stored: Vec<u8>) -> Result<Vec<u8>> {
@@ -559,10 +590,11 @@ impl Store for SqliteStore {
     async fn commit(&self, batch: WriteBatch) -> Result<Vec<bool>> {
         validate(&batch)?;
         let publishes = batch.ops.iter().any(|op| matches!(op, WriteOp::Publish(_)));
+        let ops = batch.ops.into_iter().map(EncodedOp::new).collect::<Result<Vec<_>>>()?;
         let applied = self
             .write(move |conn| {
                 let now = now_millis();
-                batch.ops.iter().map(|op| apply_op(conn, op, now)).collect::<Result<Vec<bool>>>()
+                ops.iter().map(|op| apply_op(conn, op, now)).collect::<Result<Vec<bool>>>()
             })
             .await?;
         if publishes {
