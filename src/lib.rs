@@ -29,3 +29,4 @@ pub mod fixtures;
 pub mod journal;
 pub mod replay;
 pub mod serve;
+pub mod sim;

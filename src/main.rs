@@ -1,6 +1,6 @@
 //! The `aetherveil` binary: wires configuration and logging, then hands over to the library.
 
-use aetherveil::{bench, replay, serve::Host};
+use aetherveil::{bench, replay, serve::Host, sim};
 use aetherveil_config::{Config, LogFormat, Overrides};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -59,6 +59,12 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Play a scenario (see docs/scenario.md) against a running platform, as GitHub would, and
+    /// report what happened next to what the platform did.
+    Sim(sim::SimArgs),
+    /// Start the platform in a temporary directory and play the bundled five-repository,
+    /// thirty-day scenario against it in about a minute.
+    Demo(sim::DemoArgs),
     /// Measure the platform.
     Bench {
         #[command(subcommand)]
@@ -71,6 +77,11 @@ enum BenchCommand {
     /// Signed deliveries per second through the real HTTP server, latency, cold start and idle RSS,
     /// side by side with a Python functions-framework handler.
     Webhook(bench::WebhookBenchArgs),
+    /// How fast the load generator sends signed webhooks, against a sink that does nothing.
+    Loadgen(bench::loadgen::LoadgenBenchArgs),
+    /// The do-nothing webhook sink `bench loadgen` measures against.
+    #[command(hide = true)]
+    Sink(bench::loadgen::SinkArgs),
 }
 
 fn init_logging(config: &Config) {
@@ -85,6 +96,13 @@ fn init_logging(config: &Config) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+/// Warnings and errors on stderr for the client-side commands (RUST_LOG overrides).
+fn init_cli_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 fn load(config: &ConfigArgs, overrides: Overrides) -> Result<Config, ExitCode> {
@@ -134,6 +152,20 @@ fn main() -> ExitCode {
                 }
                 print!("{}", toml::to_string_pretty(&config)?);
                 Ok(ExitCode::SUCCESS)
+            }
+            Command::Sim(args) => {
+                init_cli_logging();
+                sim::sim(args).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Demo(args) => {
+                init_cli_logging();
+                sim::demo(args).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Bench { what: BenchCommand::Loadgen(args) } => {
+                bench::loadgen::loadgen(args).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Bench { what: BenchCommand::Sink(args) } => {
+                bench::loadgen::sink(args).await.map(|()| ExitCode::SUCCESS)
             }
             Command::Bench { what: BenchCommand::Webhook(args) } => {
                 bench::webhook(args).await.map(|()| ExitCode::SUCCESS)

@@ -80,27 +80,41 @@ impl Host {
 
     /// `aetherveil serve`: every function in one process until SIGTERM/SIGINT.
     pub async fn serve(self, demo: bool) -> anyhow::Result<()> {
-        let cfg = self.platform.config.clone();
-        self.ensure_indexes().await?;
-        let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(self.api());
-        let listener = tokio::net::TcpListener::bind(cfg.server.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", cfg.server.addr))?;
-        let addr = listener.local_addr()?;
-        tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "aetherveil serving");
-        println!("aetherveil listening on http://{addr}  (webhook: POST http://{addr}{})", aetherveil_webhook::PATH);
+        let addr = self.platform.config.server.addr;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = listener.local_addr()?;
+        println!("aetherveil listening on http://{bound}  (webhook: POST http://{bound}{})", aetherveil_webhook::PATH);
         if demo {
             let secret = self.secret.clone();
             tokio::spawn(async move {
-                if let Err(e) = crate::demo::run(addr, &secret).await {
+                if let Err(e) = crate::demo::run(bound, &secret).await {
                     tracing::error!(error = %e, "demo failed");
                 }
             });
         }
+        self.serve_on(listener, server::shutdown_signal()).await
+    }
+
+    /// Serves every function on `listener` until `shutdown` completes, then stops cleanly.
+    pub async fn serve_on(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let cfg = self.platform.config.clone();
+        self.ensure_indexes().await?;
+        let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(self.api());
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "aetherveil serving");
         let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
-        server::serve(listener, router, grace, server::shutdown_signal()).await?;
+        server::serve(listener, router, grace, shutdown).await?;
         self.shutdown().await;
         Ok(())
+    }
+
+    /// The webhook secret in use (configured or generated).
+    pub fn secret(&self) -> &[u8] {
+        &self.secret
     }
 
     /// `aetherveil run-function`: one function, as its Cloud Run container runs it.

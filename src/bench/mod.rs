@@ -21,6 +21,7 @@
 
 mod bodies;
 mod load;
+pub mod loadgen;
 mod process;
 mod stats;
 

@@ -1,0 +1,258 @@
+//! Ground truth next to what the platform did: the scoring of a simulated history.
+
+use crate::engine::Shared;
+use crate::world::World;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering::Relaxed;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub seed: u64,
+    pub sim_start: DateTime<Utc>,
+    pub sim_end: DateTime<Utc>,
+    pub wall_seconds: f64,
+    pub runs: usize,
+    pub jobs: usize,
+    pub webhooks: Webhooks,
+    pub api: ApiFigures,
+    /// Failed job attempts, and by kind.
+    pub failures: usize,
+    pub failures_by_kind: BTreeMap<String, KindCount>,
+    pub reruns_requested: usize,
+    pub reruns_failed_jobs_only: usize,
+    pub transient_failures: usize,
+    /// Transient failures whose job passed in the rerun the platform asked for.
+    pub transient_healed: usize,
+    pub deterministic_failures: usize,
+    /// Deterministic failures included in a rerun the platform asked for (should be 0).
+    pub deterministic_rerun_by_mistake: usize,
+    pub issues_opened: usize,
+    pub issue_comments: usize,
+    pub check_runs: usize,
+    pub caches_deleted: usize,
+    pub regressions: Vec<RegressionOutcome>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KindCount {
+    pub total: usize,
+    pub transient: usize,
+    pub deterministic: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Webhooks {
+    pub produced: BTreeMap<String, u64>,
+    pub sent: u64,
+    pub accepted: u64,
+    pub failed: u64,
+    pub retries: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiFigures {
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub faults_injected: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegressionOutcome {
+    pub repo: String,
+    pub workflow: Option<String>,
+    pub job: String,
+    pub starts_at: DateTime<Utc>,
+    pub factor: f64,
+    /// When the platform first reported a duration anomaly for the job at or after the start.
+    pub detected_at: Option<DateTime<Utc>>,
+    pub delay_hours: Option<f64>,
+}
+
+/// One anomaly the platform reported (`GET /api/v1/anomalies`), as far as scoring needs it.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    pub repo: String,
+    pub job: Option<String>,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Reads the platform's anomalies, if it has that API (`None` when it does not answer).
+pub async fn fetch_detections(platform: &str) -> Option<Vec<Detection>> {
+    let url = format!("{}/api/v1/anomalies", platform.trim_end_matches('/'));
+    let response = reqwest::get(&url).await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let body: Value = response.json().await.ok()?;
+    let items = body.get("anomalies").and_then(Value::as_array).or(body.as_array())?;
+    let detection = |a: &Value| {
+        Some(Detection {
+            repo: a.get("repo")?.as_str()?.to_owned(),
+            job: a.get("job").and_then(Value::as_str).map(str::to_owned),
+            kind: a.get("kind").and_then(Value::as_str).unwrap_or("").to_owned(),
+            at: a.get("at").or(a.get("detected_at"))?.as_str()?.parse().ok()?,
+        })
+    };
+    Some(items.iter().filter_map(detection).collect())
+}
+
+impl Report {
+    pub fn build(
+        world: &World,
+        shared: &Shared,
+        wall: std::time::Duration,
+        detections: Option<Vec<Detection>>,
+    ) -> Self {
+        let mut by_kind: BTreeMap<String, KindCount> = BTreeMap::new();
+        for f in &world.failures {
+            let k = by_kind.entry(f.kind.label().to_owned()).or_default();
+            k.total += 1;
+            if f.transient {
+                k.transient += 1;
+            } else {
+                k.deterministic += 1;
+            }
+        }
+        // A transient failure is healed when its run was rerun from that attempt and the same
+        // job passed in the next attempt.
+        let rerun_from: HashSet<(u64, u32)> = world.reruns.iter().map(|r| (r.run_id, r.attempt)).collect();
+        let passed: HashSet<(u64, u32, &str)> = world
+            .jobs
+            .values()
+            .filter(|j| j.info.conclusion.as_deref() == Some("success"))
+            .map(|j| (j.info.run_id, j.info.run_attempt, j.info.name.as_str()))
+            .collect();
+        let transient = world.failures.iter().filter(|f| f.transient).count();
+        let healed = world
+            .failures
+            .iter()
+            .filter(|f| f.transient)
+            .filter(|f| rerun_from.contains(&(f.run_id, f.attempt)))
+            .filter(|f| passed.contains(&(f.run_id, f.attempt + 1, f.job.as_str())))
+            .count();
+        let mistakes = world.reruns.iter().flat_map(|r| &r.rerun_failures).filter(|(_, f)| !f.transient).count();
+        let count = |action: &str| world.actions.iter().filter(|a| a.action == action).count();
+        let mut detected: HashMap<(&str, &str), Vec<DateTime<Utc>>> = HashMap::new();
+        for d in detections.iter().flatten() {
+            let about_duration = d.kind.is_empty() || d.kind.contains("duration") || d.kind.contains("regression");
+            if let (Some(job), true) = (&d.job, about_duration) {
+                detected.entry((d.repo.as_str(), job.as_str())).or_default().push(d.at);
+            }
+        }
+        let regressions = world
+            .scenario
+            .regressions
+            .iter()
+            .map(|g| {
+                let starts_at = world.sim_start + chrono::Duration::milliseconds((g.at_day * 86_400_000.0) as i64);
+                let detected_at = detected
+                    .get(&(g.repo.as_str(), g.job.as_str()))
+                    .and_then(|ts| ts.iter().filter(|t| **t >= starts_at).min().copied());
+                RegressionOutcome {
+                    repo: g.repo.clone(),
+                    workflow: g.workflow.clone(),
+                    job: g.job.clone(),
+                    starts_at,
+                    factor: g.factor,
+                    detected_at,
+                    delay_hours: detected_at.map(|t| (t - starts_at).num_seconds() as f64 / 3600.0),
+                }
+            })
+            .collect();
+        Self {
+            scenario: world.scenario.name.clone(),
+            seed: world.scenario.seed,
+            sim_start: world.sim_start,
+            sim_end: world.sim_end,
+            wall_seconds: wall.as_secs_f64(),
+            runs: world.runs.len(),
+            jobs: world.jobs.len(),
+            webhooks: Webhooks {
+                produced: world.produced.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+                sent: shared.sends.sent.load(Relaxed),
+                accepted: shared.sends.accepted.load(Relaxed),
+                failed: shared.sends.failed.load(Relaxed),
+                retries: shared.sends.retries.load(Relaxed),
+            },
+            api: ApiFigures {
+                requests: shared.api.requests.load(Relaxed),
+                rate_limited: shared.api.rate_limited.load(Relaxed),
+                faults_injected: shared.api.faults_injected.load(Relaxed),
+            },
+            failures: world.failures.len(),
+            failures_by_kind: by_kind,
+            reruns_requested: world.reruns.len(),
+            reruns_failed_jobs_only: world.reruns.iter().filter(|r| r.failed_jobs_only).count(),
+            transient_failures: transient,
+            transient_healed: healed,
+            deterministic_failures: world.failures.len() - transient,
+            deterministic_rerun_by_mistake: mistakes,
+            issues_opened: count("create_issue"),
+            issue_comments: count("comment_issue"),
+            check_runs: count("create_check_run"),
+            caches_deleted: count("delete_cache") + count("delete_caches_by_key"),
+            regressions,
+        }
+    }
+
+    /// A plain-text summary for the terminal.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let w = &self.webhooks;
+        out.push_str(&format!(
+            "scenario {} (seed {}): {} to {}, played in {:.1} s\n",
+            self.scenario,
+            self.seed,
+            self.sim_start.format("%Y-%m-%d"),
+            self.sim_end.format("%Y-%m-%d"),
+            self.wall_seconds
+        ));
+        out.push_str(&format!(
+            "  runs {}, jobs {}; webhooks sent {} (accepted {}, failed {}, redelivered {})\n",
+            self.runs, self.jobs, w.sent, w.accepted, w.failed, w.retries
+        ));
+        out.push_str(&format!(
+            "  REST requests {} (rate limited {}, faults injected {})\n",
+            self.api.requests, self.api.rate_limited, self.api.faults_injected
+        ));
+        out.push_str(&format!("  failed job attempts {}:\n", self.failures));
+        for (kind, c) in &self.failures_by_kind {
+            out.push_str(&format!(
+                "    {kind:<22} {:>5}  (transient {}, deterministic {})\n",
+                c.total, c.transient, c.deterministic
+            ));
+        }
+        out.push_str(&format!(
+            "  reruns requested {} ({} failed jobs only); transient failures healed {}/{}; \
+             deterministic failures rerun by mistake {}\n",
+            self.reruns_requested,
+            self.reruns_failed_jobs_only,
+            self.transient_healed,
+            self.transient_failures,
+            self.deterministic_rerun_by_mistake
+        ));
+        out.push_str(&format!(
+            "  issues opened {}, comments {}, check runs {}, caches deleted {}\n",
+            self.issues_opened, self.issue_comments, self.check_runs, self.caches_deleted
+        ));
+        for g in &self.regressions {
+            let detected = match (g.detected_at, g.delay_hours) {
+                (Some(t), Some(h)) => format!("detected {} ({h:.1} h later)", t.format("%Y-%m-%d %H:%M")),
+                _ => "not detected".to_owned(),
+            };
+            out.push_str(&format!(
+                "  regression {} / {} x{} from {}: {detected}\n",
+                g.repo,
+                g.job,
+                g.factor,
+                g.starts_at.format("%Y-%m-%d %H:%M")
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,2 @@
+mod payloads;
+mod sim;
