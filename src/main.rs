@@ -150,6 +150,9 @@ fn main() -> ExitCode {
                 if !config.webhook.secret.is_empty() {
                     config.webhook.secret = "<redacted>".into();
                 }
+                if !config.github.token.is_empty() {
+                    config.github.token = "<redacted>".into();
+                }
                 print!("{}", toml::to_string_pretty(&config)?);
                 Ok(ExitCode::SUCCESS)
             }

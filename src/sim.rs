@@ -167,14 +167,30 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let scenario = load_scenario("demo", args.wall_seconds, args.days, None)?;
     let dir =
         tempfile::Builder::new().prefix("aetherveil-demo-").tempdir().context("cannot create a temporary directory")?;
-    let config = Config::load(None, &Overrides { addr: Some(args.addr), data_dir: Some(dir.path().to_path_buf()) })
-        .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {} (try --addr 127.0.0.1:0)", args.addr))?;
-    let addr = listener.local_addr()?;
+    let base = format!("http://{}", listener.local_addr()?);
+    // The simulator plays GitHub for the platform: it signs with the platform's webhook secret,
+    // and the platform calls the simulator's REST API as its GitHub.
+    let secret = uuid::Uuid::new_v4().simple().to_string();
+    let sim = Simulator::start(
+        scenario.clone(),
+        SimOptions {
+            target: Some(format!("{base}{}", aetherveil_webhook::PATH)),
+            secret: secret.clone().into_bytes(),
+            platform: Some(base.clone()),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .context("cannot start the simulated GitHub API")?;
+    let mut config = Config::load(None, &Overrides { addr: None, data_dir: Some(dir.path().to_path_buf()) })
+        .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+    config.webhook.secret = secret;
+    config.github.api_url = sim.api_url();
+    config.github.token = "demo-token".into();
     let host = Host::open(config)?;
-    let secret = host.secret().to_vec();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(host.serve_on(listener, async move {
         tokio::select! {
@@ -182,20 +198,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             _ = aetherveil_runtime::server::shutdown_signal() => {}
         }
     }));
-    let base = format!("http://{addr}");
-    let sim = Simulator::start(
-        scenario.clone(),
-        SimOptions {
-            target: Some(format!("{base}{}", aetherveil_webhook::PATH)),
-            secret,
-            platform: Some(base.clone()),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .context("cannot start the simulated GitHub API")?;
     println!("aetherveil demo: the platform is at {base} (data in {}, removed on exit)", dir.path().display());
-    println!("  simulated GitHub API: {}", sim.api_url());
+    println!("  simulated GitHub API: {} (the platform's github.api_url)", sim.api_url());
     println!(
         "  playing {:?}: {} repositories, {} days in about {:.0} s. Meanwhile, try:",
         scenario.name,

@@ -22,6 +22,9 @@ fn every_subcommand_has_help() {
         &["config", "--help"],
         &["bench", "--help"],
         &["bench", "webhook", "--help"],
+        &["bench", "loadgen", "--help"],
+        &["sim", "--help"],
+        &["demo", "--help"],
     ] {
         let out = run(args, &[]);
         assert!(out.status.success(), "{args:?}");

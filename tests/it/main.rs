@@ -4,4 +4,5 @@ mod cli;
 mod crash;
 mod examples;
 mod function;
+mod sim;
 mod support;

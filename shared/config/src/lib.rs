@@ -40,6 +40,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub bus: BusConfig,
     pub webhook: WebhookConfig,
+    pub github: GithubConfig,
     pub log: LogConfig,
 }
 
@@ -99,6 +100,22 @@ impl std::fmt::Debug for WebhookConfig {
         f.debug_struct("WebhookConfig")
             .field("secret", &if self.secret.is_empty() { "<unset>" } else { "<redacted>" })
             .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    pub api_url: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for GithubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubConfig")
+            .field("api_url", &self.api_url)
+            .field("token", &if self.token.is_empty() { "<unset>" } else { "<redacted>" })
             .finish()
     }
 }
@@ -206,6 +223,10 @@ impl Config {
         }
         if self.webhook.max_body_bytes == 0 || self.webhook.max_body_bytes > 1 << 30 {
             return Err(bad("webhook.max_body_bytes", "must be between 1 and 1073741824"));
+        }
+        let url = &self.github.api_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < "http://x".len() {
+            return Err(bad("github.api_url", "must be an http(s) URL such as https://api.github.com"));
         }
         if self.server.data_dir.as_os_str().is_empty() {
             return Err(bad("server.data_dir", "must not be empty"));

@@ -462,17 +462,19 @@ fn zip_logs(logs: &[(String, crate::logs::RenderedLog)]) -> zip::result::ZipResu
         let job = safe(name);
         w.start_file(format!("{i}_{job}.txt"), options)?;
         w.write_all(log.text.as_bytes())?;
-        // Each step's lines: GitHub's per-step files split the job log at the step groups.
-        let lines: Vec<&str> = log.text.lines().collect();
-        let mut starts: Vec<usize> =
-            lines.iter().enumerate().filter(|(_, l)| l.contains("##[group]Run ")).map(|(i, _)| i).collect();
-        starts.insert(0, 0);
+        // Each step's file holds the lines stamped within the step's start and end.
         for step in &log.steps {
-            let k = (step.number as usize).saturating_sub(1);
-            let Some(&from) = starts.get(k) else { continue };
-            let to = starts.get(k + 1).copied().unwrap_or(lines.len()).max(from);
+            let (Some(from), Some(to)) = (step.started_at, step.completed_at) else { continue };
+            let lines: Vec<&str> = log
+                .text
+                .lines()
+                .filter(|l| {
+                    let stamp = l.split(' ').next().and_then(|t| t.parse::<chrono::DateTime<Utc>>().ok());
+                    stamp.is_some_and(|t| t >= from && t <= to)
+                })
+                .collect();
             w.start_file(format!("{job}/{}_{}.txt", step.number, safe(&step.name)), options)?;
-            w.write_all(lines[from..to].join("\n").as_bytes())?;
+            w.write_all(lines.join("\n").as_bytes())?;
         }
     }
     Ok(w.finish()?.into_inner())

@@ -7,6 +7,7 @@ mod checks;
 mod client;
 mod issues;
 mod server;
+mod simulator;
 
 use aetherveil_github::{Config, GitHub};
 use server::{FakeGitHub, TOKEN};

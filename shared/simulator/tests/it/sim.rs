@@ -166,8 +166,13 @@ async fn the_rest_api_speaks_githubs_shapes() {
     assert_eq!(r.status(), 302);
     let zip_url = r.headers()["location"].to_str().expect("ascii").to_owned();
     let bytes = reqwest::get(&zip_url).await.expect("zip").bytes().await.expect("bytes");
-    let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip archive");
-    assert!(archive.len() >= 2, "one file per job, plus step files");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip archive");
+    let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
+    assert!(names.iter().any(|n| n.starts_with("0_") && n.ends_with(".txt")), "one file per job: {names:?}");
+    let step = names.iter().find(|n| n.contains("/") && n.contains("Set up job")).expect("step files");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(step).expect("entry"), &mut text).expect("utf-8");
+    assert!(text.lines().count() > 1 && !text.contains("##[error]"), "{text}");
 
     // Rerunning the failed jobs makes a second attempt, which runs and (rerun_pass = 1) passes.
     let r = client
