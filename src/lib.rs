@@ -25,6 +25,7 @@
 pub mod api;
 pub mod bench;
 pub mod demo;
+pub mod eval;
 pub mod fixtures;
 pub mod journal;
 pub mod replay;

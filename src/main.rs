@@ -1,6 +1,6 @@
 //! The `aetherveil` binary: wires configuration and logging, then hands over to the library.
 
-use aetherveil::{bench, replay, serve::Host, sim};
+use aetherveil::{bench, eval, replay, serve::Host, sim};
 use aetherveil_config::{Config, LogFormat, Overrides};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -65,6 +65,11 @@ enum Command {
     /// Start the platform in a temporary directory and play the bundled five-repository,
     /// thirty-day scenario against it in about a minute.
     Demo(sim::DemoArgs),
+    /// Evaluate on a public dataset (`../shared/datasets`), printing the metric its papers use.
+    Eval {
+        #[command(subcommand)]
+        what: eval::EvalCommand,
+    },
     /// Measure the platform.
     Bench {
         #[command(subcommand)]
@@ -155,6 +160,10 @@ fn main() -> ExitCode {
                 }
                 print!("{}", toml::to_string_pretty(&config)?);
                 Ok(ExitCode::SUCCESS)
+            }
+            Command::Eval { what } => {
+                init_cli_logging();
+                eval::run(what).await.map(|()| ExitCode::SUCCESS)
             }
             Command::Sim(args) => {
                 init_cli_logging();
