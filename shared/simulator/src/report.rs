@@ -5,7 +5,7 @@ use crate::world::World;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +35,7 @@ pub struct Report {
     pub check_runs: usize,
     pub caches_deleted: usize,
     pub regressions: Vec<RegressionOutcome>,
+    pub duration_flags: DurationFlags,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -70,35 +71,67 @@ pub struct RegressionOutcome {
     /// When the platform first reported a duration anomaly for the job at or after the start.
     pub detected_at: Option<DateTime<Utc>>,
     pub delay_hours: Option<f64>,
+    /// First-attempt runs of the job from the start up to and including the detection.
+    pub runs_to_detect: Option<usize>,
 }
 
-/// One anomaly the platform reported (`GET /api/v1/anomalies`), as far as scoring needs it.
+/// One anomaly episode the platform reported (`GET /api/v1/anomalies`), as far as scoring needs it.
 #[derive(Debug, Clone)]
 pub struct Detection {
     pub repo: String,
+    pub workflow: Option<String>,
     pub job: Option<String>,
     pub kind: String,
-    pub at: DateTime<Utc>,
+    /// Simulated time the episode began (its first flagged run).
+    pub first_at: DateTime<Utc>,
+    /// Flagged runs in the episode.
+    pub count: u64,
+}
+
+impl Detection {
+    fn about_duration(&self) -> bool {
+        self.kind.contains("duration") || self.kind.contains("regression")
+    }
+
+    fn matches(&self, repo: &str, workflow: Option<&str>, job: &str) -> bool {
+        self.repo == repo
+            && self.job.as_deref() == Some(job)
+            && workflow.is_none_or(|w| self.workflow.as_deref().is_none_or(|mine| mine == w))
+    }
 }
 
 /// Reads the platform's anomalies, if it has that API (`None` when it does not answer).
 pub async fn fetch_detections(platform: &str) -> Option<Vec<Detection>> {
-    let url = format!("{}/api/v1/anomalies", platform.trim_end_matches('/'));
+    let url = format!("{}/api/v1/anomalies?limit=1000", platform.trim_end_matches('/'));
     let response = reqwest::get(&url).await.ok()?;
     if !response.status().is_success() {
         return None;
     }
     let body: Value = response.json().await.ok()?;
     let items = body.get("anomalies").and_then(Value::as_array).or(body.as_array())?;
+    let text = |a: &Value, k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
     let detection = |a: &Value| {
+        let first = a.get("first_at").or(a.get("at")).or(a.get("detected_at"))?.as_str()?;
         Some(Detection {
-            repo: a.get("repo")?.as_str()?.to_owned(),
-            job: a.get("job").and_then(Value::as_str).map(str::to_owned),
-            kind: a.get("kind").and_then(Value::as_str).unwrap_or("").to_owned(),
-            at: a.get("at").or(a.get("detected_at"))?.as_str()?.parse().ok()?,
+            repo: text(a, "repo")?,
+            workflow: text(a, "workflow"),
+            job: text(a, "job"),
+            kind: text(a, "kind").unwrap_or_default(),
+            first_at: first.parse().ok()?,
+            count: a.get("count").and_then(Value::as_u64).unwrap_or(1),
         })
     };
     Some(items.iter().filter_map(detection).collect())
+}
+
+/// Duration flags on job runs that no regression touched: the false alarms.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DurationFlags {
+    /// Whether the platform answered `GET /api/v1/anomalies` at all.
+    pub reported: bool,
+    pub flagged_normal_runs: u64,
+    pub normal_runs: u64,
+    pub rate: f64,
 }
 
 impl Report {
@@ -108,6 +141,7 @@ impl Report {
         wall: std::time::Duration,
         detections: Option<Vec<Detection>>,
     ) -> Self {
+        let detections_reported = detections.is_some();
         let mut by_kind: BTreeMap<String, KindCount> = BTreeMap::new();
         for f in &world.failures {
             let k = by_kind.entry(f.kind.label().to_owned()).or_default();
@@ -137,22 +171,49 @@ impl Report {
             .count();
         let mistakes = world.reruns.iter().flat_map(|r| &r.rerun_failures).filter(|(_, f)| !f.transient).count();
         let count = |action: &str| world.actions.iter().filter(|a| a.action == action).count();
-        let mut detected: HashMap<(&str, &str), Vec<DateTime<Utc>>> = HashMap::new();
-        for d in detections.iter().flatten() {
-            let about_duration = d.kind.is_empty() || d.kind.contains("duration") || d.kind.contains("regression");
-            if let (Some(job), true) = (&d.job, about_duration) {
-                detected.entry((d.repo.as_str(), job.as_str())).or_default().push(d.at);
-            }
-        }
-        let regressions = world
+        let detections = detections.unwrap_or_default();
+        let starts = |g: &crate::scenario::Regression| {
+            world.sim_start + chrono::Duration::milliseconds((g.at_day * 86_400_000.0) as i64)
+        };
+        // First attempts of each job: (repo, workflow, job, run created at).
+        let job_runs: Vec<(&str, &str, &str, DateTime<Utc>)> = world
+            .jobs
+            .values()
+            .filter(|j| j.info.run_attempt == 1 && j.info.conclusion.is_some())
+            .filter_map(|j| {
+                let run = world.runs.get(&j.info.run_id)?;
+                Some((
+                    run.info.repo.as_str(),
+                    run.info.workflow_name.as_str(),
+                    j.info.name.as_str(),
+                    run.info.created_at,
+                ))
+            })
+            .collect();
+        let regressions: Vec<RegressionOutcome> = world
             .scenario
             .regressions
             .iter()
             .map(|g| {
-                let starts_at = world.sim_start + chrono::Duration::milliseconds((g.at_day * 86_400_000.0) as i64);
-                let detected_at = detected
-                    .get(&(g.repo.as_str(), g.job.as_str()))
-                    .and_then(|ts| ts.iter().filter(|t| **t >= starts_at).min().copied());
+                let starts_at = starts(g);
+                let detected_at = detections
+                    .iter()
+                    .filter(|d| d.about_duration() && d.matches(&g.repo, g.workflow.as_deref(), &g.job))
+                    .map(|d| d.first_at)
+                    .filter(|t| *t >= starts_at)
+                    .min();
+                let runs_to_detect = detected_at.map(|t| {
+                    job_runs
+                        .iter()
+                        .filter(|(r, w, j, at)| {
+                            *r == g.repo
+                                && *j == g.job
+                                && g.workflow.as_deref().is_none_or(|gw| gw == *w)
+                                && *at >= starts_at
+                                && *at <= t
+                        })
+                        .count()
+                });
                 RegressionOutcome {
                     repo: g.repo.clone(),
                     workflow: g.workflow.clone(),
@@ -161,9 +222,32 @@ impl Report {
                     factor: g.factor,
                     detected_at,
                     delay_hours: detected_at.map(|t| (t - starts_at).num_seconds() as f64 / 3600.0),
+                    runs_to_detect,
                 }
             })
             .collect();
+        // A run is regressed when a regression of its job had started when it was created.
+        let regressed = |repo: &str, workflow: &str, job: &str, at: DateTime<Utc>| {
+            world.scenario.regressions.iter().any(|g| {
+                g.repo == repo && g.job == job && g.workflow.as_deref().is_none_or(|w| w == workflow) && at >= starts(g)
+            })
+        };
+        let normal_runs = job_runs.iter().filter(|(r, w, j, at)| !regressed(r, w, j, *at)).count() as u64;
+        let flagged_normal_runs: u64 = detections
+            .iter()
+            .filter(|d| d.about_duration())
+            .filter(|d| match &d.job {
+                Some(job) => !regressed(&d.repo, d.workflow.as_deref().unwrap_or(""), job, d.first_at),
+                None => true,
+            })
+            .map(|d| d.count)
+            .sum();
+        let duration_flags = DurationFlags {
+            reported: detections_reported,
+            flagged_normal_runs,
+            normal_runs,
+            rate: if normal_runs == 0 { 0.0 } else { flagged_normal_runs as f64 / normal_runs as f64 },
+        };
         Self {
             scenario: world.scenario.name.clone(),
             seed: world.scenario.seed,
@@ -197,6 +281,7 @@ impl Report {
             check_runs: count("create_check_run"),
             caches_deleted: count("delete_cache") + count("delete_caches_by_key"),
             regressions,
+            duration_flags,
         }
     }
 
@@ -241,8 +326,11 @@ impl Report {
             self.issues_opened, self.issue_comments, self.check_runs, self.caches_deleted
         ));
         for g in &self.regressions {
-            let detected = match (g.detected_at, g.delay_hours) {
-                (Some(t), Some(h)) => format!("detected {} ({h:.1} h later)", t.format("%Y-%m-%d %H:%M")),
+            let detected = match (g.detected_at, g.delay_hours, g.runs_to_detect) {
+                (Some(t), Some(h), Some(n)) => {
+                    format!("detected {} ({h:.1} h later, after {n} runs)", t.format("%Y-%m-%d %H:%M"))
+                }
+                _ if !self.duration_flags.reported => "not detected (the platform reports no anomalies)".to_owned(),
                 _ => "not detected".to_owned(),
             };
             out.push_str(&format!(
@@ -251,6 +339,15 @@ impl Report {
                 g.job,
                 g.factor,
                 g.starts_at.format("%Y-%m-%d %H:%M")
+            ));
+        }
+        let f = &self.duration_flags;
+        if f.reported {
+            out.push_str(&format!(
+                "  duration flags on normal runs: {} of {} ({:.2}%)\n",
+                f.flagged_normal_runs,
+                f.normal_runs,
+                f.rate * 100.0
             ));
         }
         out

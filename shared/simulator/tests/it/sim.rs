@@ -304,3 +304,58 @@ async fn rate_limits_and_faults_answer_like_github() {
     assert!(statuses[3..].contains(&429), "past the burst: {statuses:?}");
     sim.shutdown();
 }
+
+#[tokio::test]
+async fn the_report_scores_the_platforms_anomalies_against_the_ground_truth() {
+    // A platform that reports one duration episode on the regressed job (starting 3 hours into
+    // the regression) and one false alarm of 4 runs on another job.
+    let scenario = scenario("[[regressions]]\nrepo = \"octo-org/app\"\njob = \"build\"\nat_day = 0.5\nfactor = 2.0\n");
+    let start = chrono::Utc::now() - chrono::Duration::days(1);
+    let regression_seen = start + chrono::Duration::hours(15);
+    let false_alarm = start + chrono::Duration::hours(4);
+    let anomalies = serde_json::json!({"anomalies": [
+        {"repo": "octo-org/app", "workflow": "CI", "job": "build", "kind": "duration_regression",
+         "first_at": regression_seen, "count": 2},
+        {"repo": "octo-org/app", "workflow": "CI", "job": "test", "kind": "duration_outlier",
+         "first_at": false_alarm, "count": 4},
+        {"repo": "octo-org/app", "workflow": "CI", "job": "test", "kind": "failure_rate_spike",
+         "first_at": false_alarm, "count": 9},
+    ]});
+    let app = axum::Router::new().route(
+        "/api/v1/anomalies",
+        axum::routing::get(move || {
+            let body = anomalies.to_string();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let platform = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let mut scenario = scenario;
+    scenario.start = Some(start);
+    let sim = Simulator::start(scenario, SimOptions { platform: Some(platform), ..options(None) }).await.expect("start");
+    let report = sim.run(|_| {}).await;
+    let g = &report.regressions[0];
+    assert_eq!(g.detected_at, Some(regression_seen));
+    assert!((g.delay_hours.expect("delay") - 3.0).abs() < 1e-6);
+    // Runs of `build` created between the regression's start and the detection.
+    let expected = {
+        let world = sim.shared().world();
+        world
+            .jobs
+            .values()
+            .filter(|j| j.info.name == "build" && j.info.run_attempt == 1)
+            .filter(|j| {
+                let at = world.runs[&j.info.run_id].info.created_at;
+                at >= g.starts_at && at <= regression_seen
+            })
+            .count()
+    };
+    assert_eq!(g.runs_to_detect, Some(expected));
+    let f = &report.duration_flags;
+    assert!(f.reported);
+    assert_eq!(f.flagged_normal_runs, 4, "failure-rate episodes are not duration flags");
+    assert!(f.normal_runs > 0 && (f.rate - 4.0 / f.normal_runs as f64).abs() < 1e-9);
+    assert!(report.render().contains("after"), "{}", report.render());
+    sim.shutdown();
+}
