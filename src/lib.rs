@@ -27,6 +27,7 @@ pub mod bench;
 pub mod demo;
 pub mod eval;
 pub mod fixtures;
+pub mod insights;
 pub mod journal;
 pub mod replay;
 pub mod serve;

@@ -84,6 +84,8 @@ enum BenchCommand {
     Webhook(bench::WebhookBenchArgs),
     /// How fast the load generator sends signed webhooks, against a sink that does nothing.
     Loadgen(bench::loadgen::LoadgenBenchArgs),
+    /// Pipeline events per second through the monitor's core on one thread, and memory per series.
+    Monitor(bench::monitor::MonitorBenchArgs),
     /// The do-nothing webhook sink `bench loadgen` measures against.
     #[command(hide = true)]
     Sink(bench::loadgen::SinkArgs),
@@ -107,7 +109,12 @@ fn init_logging(config: &Config) {
 fn init_cli_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 fn load(config: &ConfigArgs, overrides: Overrides) -> Result<Config, ExitCode> {
@@ -175,6 +182,9 @@ fn main() -> ExitCode {
             }
             Command::Bench { what: BenchCommand::Loadgen(args) } => {
                 bench::loadgen::loadgen(args).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Bench { what: BenchCommand::Monitor(args) } => {
+                bench::monitor::monitor(args).map(|()| ExitCode::SUCCESS)
             }
             Command::Bench { what: BenchCommand::Sink(args) } => {
                 bench::loadgen::sink(args).await.map(|()| ExitCode::SUCCESS)

@@ -5,6 +5,7 @@ use crate::journal::Journal;
 use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
 use aetherveil_config::{Config, Synchronous};
 use aetherveil_models::names;
+use aetherveil_monitor::Monitor;
 use aetherveil_runtime::{Metrics, Platform, Registry, server};
 use aetherveil_store::SqliteStore;
 use aetherveil_webhook::Webhook;
@@ -24,6 +25,7 @@ pub struct Host {
     store: SqliteStore,
     bus: LocalBus,
     secret: Vec<u8>,
+    monitor: Arc<Monitor>,
 }
 
 impl Host {
@@ -51,7 +53,8 @@ impl Host {
             bus: Arc::new(bus.clone()),
             metrics: Arc::new(Metrics::new()),
         };
-        Ok(Self { platform, store, bus, secret })
+        let monitor = Arc::new(Monitor::from_platform(&platform).context("cannot configure the monitor")?);
+        Ok(Self { platform, store, bus, secret, monitor })
     }
 
     /// Declares the indexes behind the platform's queries (idempotent).
@@ -59,6 +62,7 @@ impl Host {
         for (collection, fields) in names::INDEXES {
             self.platform.store.ensure_index(collection, fields).await?;
         }
+        self.monitor.ensure_indexes().await?;
         Ok(())
     }
 
@@ -67,7 +71,11 @@ impl Host {
         let p = &self.platform;
         let webhook = Arc::new(Webhook::from_platform(p, &self.secret));
         let journal = Arc::new(Journal { store: p.store.clone(), metrics: p.metrics.clone() });
-        Registry::new().http("webhook", webhook.router()).event("journal", names::TOPIC_PIPELINE_EVENTS, journal)
+        Registry::new().http("webhook", webhook.router()).event("journal", names::TOPIC_PIPELINE_EVENTS, journal).event(
+            aetherveil_monitor::SUBSCRIPTION,
+            names::TOPIC_PIPELINE_EVENTS,
+            self.monitor.clone(),
+        )
     }
 
     fn api(&self) -> axum::Router {
@@ -76,6 +84,8 @@ impl Host {
             bus: self.platform.bus.clone(),
             metrics: self.platform.metrics.clone(),
         })
+        .merge(aetherveil_monitor::api_router(self.monitor.api_state()))
+        .merge(crate::insights::router(crate::insights::InsightsState { store: self.platform.store.clone() }))
     }
 
     /// `aetherveil serve`: every function in one process until SIGTERM/SIGINT.

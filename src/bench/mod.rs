@@ -22,6 +22,7 @@
 mod bodies;
 mod load;
 pub mod loadgen;
+pub mod monitor;
 mod process;
 mod stats;
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod eval_nab;
 mod examples;
 mod function;
 mod sim;

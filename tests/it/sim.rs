@@ -63,6 +63,26 @@ async fn sim_plays_a_scenario_into_the_platform() {
     let runs = runs["runs"].as_array().cloned().unwrap_or_default();
     assert_eq!(runs.len() as u64, r["runs"].as_u64().expect("runs"), "{runs:?}");
     assert!(runs.iter().all(|run| run["status"] == "completed"), "{runs:?}");
+
+    // The monitor saw them: health, baselines, forecasts and anomalies answer for the repository.
+    let (status, health) = get_json(&client, &server.url("/api/v1/health?repo=octo-org/cli-app")).await;
+    assert_eq!(status, 200, "{health}");
+    let repo = &health["repos"][0]["health"];
+    assert!(repo["runs"].as_u64() > Some(0), "{health}");
+    let score = repo["score"].as_f64().expect("a score once there are runs");
+    assert!((0.0..=100.0).contains(&score), "{score}");
+    let (status, baselines) = get_json(&client, &server.url("/api/v1/baselines?repo=octo-org/cli-app")).await;
+    assert_eq!(status, 200, "{baselines}");
+    let (status, forecasts) = get_json(&client, &server.url("/api/v1/forecasts?repo=octo-org/cli-app")).await;
+    assert_eq!(status, 200, "{forecasts}");
+    assert!(forecasts["series"].as_array().is_some_and(|s| !s.is_empty()), "{forecasts}");
+    let (status, _) = get_json(&client, &server.url("/api/v1/forecasts?repo=octo-org/cli-app&horizon=0")).await;
+    assert_eq!(status, 400);
+    let (status, _) = get_json(&client, &server.url("/api/v1/forecasts")).await;
+    assert_eq!(status, 400, "a forecast needs a repository");
+    let (status, anomalies) = get_json(&client, &server.url("/api/v1/anomalies?repo=octo-org/cli-app")).await;
+    assert_eq!(status, 200, "{anomalies}");
+    assert!(anomalies["anomalies"].is_array());
 }
 
 #[test]

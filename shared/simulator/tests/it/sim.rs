@@ -333,7 +333,8 @@ async fn the_report_scores_the_platforms_anomalies_against_the_ground_truth() {
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     let mut scenario = scenario;
     scenario.start = Some(start);
-    let sim = Simulator::start(scenario, SimOptions { platform: Some(platform), ..options(None) }).await.expect("start");
+    let sim =
+        Simulator::start(scenario, SimOptions { platform: Some(platform), ..options(None) }).await.expect("start");
     let report = sim.run(|_| {}).await;
     let g = &report.regressions[0];
     assert_eq!(g.detected_at, Some(regression_seen));
