@@ -164,10 +164,15 @@ pub fn monitor(args: MonitorBenchArgs) -> anyhow::Result<()> {
         args.runs
     );
     println!("  anomaly changes          {:>12}", changes);
+    let accounted: usize = core.all_series().map(|s| s.approx_bytes()).sum();
+    println!(
+        "  series state per 10,000  {:>12}   (the series' own accounting: baselines, windows, hourly history, flaky window)",
+        format!("{:.1} MB", accounted as f64 / tracked.max(1) as f64 * 10_000.0 / 1e6)
+    );
     if let (Some(b), Some(a)) = (before, after) {
         let per_10k = (a.saturating_sub(b)) as f64 * 1024.0 / tracked.max(1) as f64 * 10_000.0;
         println!(
-            "  memory per 10,000 series {:>12}   ({tracked} series after {} runs each; RSS growth, including live run/job state)",
+            "  process RSS per 10,000   {:>12}   ({tracked} series after {} runs each; also the bounded live run/job tables, workflows and allocator slack)",
             format!("{:.1} MB", per_10k / 1e6),
             args.memory_runs
         );

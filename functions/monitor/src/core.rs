@@ -66,15 +66,6 @@ pub struct CoreStats {
     pub anomalies_closed: u64,
 }
 
-/// Run context a job needs.
-#[derive(Debug, Clone)]
-struct RunContext {
-    event: Option<String>,
-    branch: Option<String>,
-    workflow: Option<String>,
-    created_at: Option<DateTime<Utc>>,
-}
-
 pub struct MonitorCore {
     cfg: MonitorConfig,
     live: LiveState,
@@ -181,7 +172,10 @@ impl MonitorCore {
                 completed_at: r.updated_at,
             };
             let l = &self.cfg.limits;
-            let state = self.workflows.entry(key.clone()).or_insert_with(|| WorkflowState::new(key.clone()));
+            if !self.workflows.contains_key(&key) {
+                self.workflows.insert(key.clone(), WorkflowState::new(key.clone()));
+            }
+            let Some(state) = self.workflows.get_mut(&key) else { return changes };
             if state.observe(&completion, l.history_days, l.recoveries, l.workflow_dedup) {
                 self.stats.run_completions += 1;
                 self.dirty.insert(DocRef::Workflow(key));
@@ -234,15 +228,6 @@ impl MonitorCore {
         }
     }
 
-    fn run_context(&self, run_id: u64) -> Option<RunContext> {
-        self.live.run(run_id).map(|r| RunContext {
-            event: Some(r.event.clone()),
-            branch: r.head_branch.clone(),
-            workflow: r.workflow.clone(),
-            created_at: Some(r.created_at),
-        })
-    }
-
     /// The job key a completion belongs to (the workflow name comes from the job, else its run).
     pub fn job_key(&self, j: &JobRecord) -> JobKey {
         let workflow = j
@@ -268,17 +253,20 @@ impl MonitorCore {
     }
 
     fn complete_job(&mut self, j: &JobRecord) -> Vec<AnomalyChange> {
-        let ctx = self.run_context(j.run_id.0);
-        if ctx.is_none() {
+        let run = self.live.run(j.run_id.0);
+        if run.is_none() {
             self.stats.classified_without_run += 1;
         }
-        let ctx = ctx.unwrap_or(RunContext { event: None, branch: None, workflow: None, created_at: None });
         let class = BranchClass::classify(
-            ctx.event.as_deref(),
-            j.head_branch.as_deref().or(ctx.branch.as_deref()),
+            run.map(|r| r.event.as_str()),
+            j.head_branch.as_deref().or(run.and_then(|r| r.head_branch.as_deref())),
             &self.cfg.default_branches,
         );
-        let workflow = j.workflow_name.clone().or(ctx.workflow).unwrap_or_default();
+        let run_created_at = run.map(|r| r.created_at);
+        let workflow = match (&j.workflow_name, run.and_then(|r| r.workflow.as_ref())) {
+            (Some(w), _) | (None, Some(w)) => w.clone(),
+            (None, None) => String::new(),
+        };
         let key = JobKey::new(j.repo.0.clone(), workflow, j.name.clone());
         // Times from the live view: it has merged every stage seen, the record may lack some.
         let view = self.live.job(j.job_id.0);
@@ -296,11 +284,14 @@ impl MonitorCore {
             outcome: Outcome::from_conclusion(j.conclusion.as_deref()),
             at,
             started_at: started,
-            run_created_at: ctx.created_at,
+            run_created_at,
             duration_secs: started.zip(completed).and_then(|(s, c)| seconds_between(s, c)),
             queue_secs: created.zip(started).and_then(|(c, s)| seconds_between(c, s)),
         };
-        let series = self.series.entry(key.clone()).or_insert_with(|| JobSeries::new(key.clone()));
+        if !self.series.contains_key(&key) {
+            self.series.insert(key.clone(), JobSeries::new(key.clone()));
+        }
+        let Some(series) = self.series.get_mut(&key) else { return Vec::new() };
         match series.observe(&completion, &self.cfg) {
             Some(changes) => {
                 self.stats.job_completions += 1;

@@ -12,8 +12,4 @@ pub enum MonitorError {
     Store(#[from] StoreError),
     #[error("stored monitor document {id} cannot be read: {reason}")]
     Decode { id: String, reason: String },
-    #[error("cannot encode an anomaly: {0}")]
-    Encode(String),
-    #[error("document {0} kept changing under concurrent writers")]
-    Contended(String),
 }

@@ -199,24 +199,30 @@ impl FlakyTracker {
 
     /// Recomputes the figures and moves the state; returns true when the state changed.
     pub fn evaluate(&mut self, at: DateTime<Utc>, cfg: &FlakyConfig) -> bool {
-        let finals: Vec<(Outcome, &RunEntry)> =
-            self.runs.iter().filter_map(|r| r.final_outcome().map(|o| (o, r))).collect();
-        let runs = finals.len() as u32;
-        let pass_on_retry = self.runs.iter().filter(|r| r.pass_on_retry()).count() as u32;
-        let retried_failures = self
-            .runs
-            .iter()
-            .filter(|r| {
-                let first_fail = r.decisive().filter(|a| a.outcome == Outcome::Failure).map(|a| a.attempt).min();
-                first_fail.is_some_and(|f| r.decisive().any(|a| a.attempt > f))
-            })
-            .count() as u32;
-        let transitions = finals.windows(2).filter(|w| w[0].0 != w[1].0).count() as u32;
-        let failed_runs = finals.iter().filter(|(o, _)| *o == Outcome::Failure).count() as u32;
-        let blips = finals
-            .windows(3)
-            .filter(|w| w[1].0 == Outcome::Failure && w[0].0 == Outcome::Success && w[2].0 == Outcome::Success)
-            .count() as u32;
+        // One pass, no allocation: this runs on every job completion.
+        let (mut runs, mut pass_on_retry, mut retried_failures) = (0u32, 0u32, 0u32);
+        let (mut transitions, mut failed_runs, mut blips) = (0u32, 0u32, 0u32);
+        let (mut prev, mut prev2): (Option<Outcome>, Option<Outcome>) = (None, None);
+        let mut on_default = false;
+        for r in &self.runs {
+            let first_fail = r.decisive().filter(|a| a.outcome == Outcome::Failure).map(|a| a.attempt).min();
+            if let Some(f) = first_fail {
+                if r.decisive().any(|a| a.attempt > f) {
+                    retried_failures += 1;
+                }
+                if r.decisive().any(|a| a.attempt > f && a.outcome == Outcome::Success) {
+                    pass_on_retry += 1;
+                }
+            }
+            let Some(o) = r.final_outcome() else { continue };
+            runs += 1;
+            failed_runs += u32::from(o == Outcome::Failure);
+            transitions += u32::from(prev.is_some_and(|p| p != o));
+            let blip = prev2 == Some(Outcome::Success) && prev == Some(Outcome::Failure) && o == Outcome::Success;
+            blips += u32::from(blip);
+            (prev2, prev) = (prev, Some(o));
+            on_default |= r.class == BranchClass::Default;
+        }
         let score = if runs == 0 { 0.0 } else { (f64::from(pass_on_retry) + 0.5 * f64::from(blips)) / f64::from(runs) };
         self.figures = FlakyFigures {
             runs,
@@ -232,14 +238,24 @@ impl FlakyTracker {
         };
 
         // Broken / fixed are judged on the default branch when the job runs there.
-        let on_default = finals.iter().any(|(_, r)| r.class == BranchClass::Default);
-        let judged: Vec<&(Outcome, &RunEntry)> =
-            finals.iter().filter(|(_, r)| !on_default || r.class == BranchClass::Default).collect();
-        let tail = &judged[judged.len().saturating_sub(cfg.broken_runs)..];
-        let broken_now = tail.len() == cfg.broken_runs
-            && tail.iter().all(|(o, _)| *o == Outcome::Failure)
-            && tail.iter().any(|(_, r)| r.sha != tail[0].1.sha);
-        let passing_streak = judged.iter().rev().take_while(|(o, _)| *o == Outcome::Success).count();
+        let judged = || {
+            self.runs
+                .iter()
+                .rev()
+                .filter_map(|r| Some((r.final_outcome()?, r)))
+                .filter(move |(_, r)| !on_default || r.class == BranchClass::Default)
+        };
+        let (mut tail, mut all_failed, mut first_sha, mut shas_differ) = (0usize, true, None, false);
+        for (o, r) in judged().take(cfg.broken_runs) {
+            tail += 1;
+            all_failed &= o == Outcome::Failure;
+            match first_sha {
+                None => first_sha = Some(r.sha),
+                Some(sha) => shas_differ |= sha != r.sha,
+            }
+        }
+        let broken_now = tail == cfg.broken_runs && all_failed && shas_differ;
+        let passing_streak = judged().take_while(|(o, _)| *o == Outcome::Success).count();
         let flaky_enter = pass_on_retry >= cfg.min_evidence && score >= cfg.enter_score;
 
         let next = match self.state {

@@ -4,15 +4,17 @@
 //! # Detectors (defaults in [`crate::config`])
 //!
 //! Durations are modelled in log space (CI durations are close to log-normal; a slowdown is a
-//! ratio), standardized by the class's sliding-window median and `1.4826 * MAD`, with a floor
-//! on the spread and a small-sample inflation `sqrt(1 + c / n)`, and shifted by the seasonal
-//! correction when the history supports one. Only successful attempts give duration samples:
-//! failed jobs stop early and timeouts stop at the limit.
+//! ratio), standardized by the class's robust window center and spread
+//! ([`crate::stats::RobustStats`]), with floors on the spread and a small-sample inflation
+//! `sqrt(1 + c / n)`, and shifted by the seasonal correction when the history supports one.
+//! Only successful attempts give duration samples: failed jobs stop early and timeouts stop at
+//! the limit.
 //!
 //! - `duration_outlier`: robust z >= 4 (and >= 1.25x and >= 5 s slower), per class.
 //! - `duration_regression`: one-sided CUSUM `S = min(cap, max(0, S + clip(z) - k))`, pooled
-//!   over the job's classes (each run standardized against its own class), condition `S > h`.
-//!   Clipping `z` means a single extreme run cannot open a regression.
+//!   over the job's classes (each run standardized against its own class); a run counts when
+//!   `S > h` and the run itself is slow (`z >= flag_min_z`). Clipping `z` at `h + k` means a
+//!   single extreme run cannot open a regression. Slowdowns only: a faster job is no anomaly.
 //! - `failure_rate_spike`: beta-binomial upper tail of the failures in the last 10 attempts under
 //!   the decayed baseline rate of the older attempts, condition `p < 0.001` with >= 3 failures.
 //! - `queue_time`: robust z >= 4 on `ln(1 + queue seconds)` and >= 60 s over the expected wait.
@@ -213,7 +215,8 @@ pub struct EpisodeSlot {
 enum Signal {
     /// The condition holds.
     Fire { score: f64, threshold: f64, evidence: Evidence },
-    /// Inside the hysteresis band: an open episode stays open, nothing counts.
+    /// The condition holds but the run is not evidence, or the statistic is inside the
+    /// hysteresis band: an open episode stays open, nothing counts.
     Hold,
     /// The condition cleared: an open episode closes.
     Clear,

@@ -1,16 +1,18 @@
-//! Streaming statistics with bounded memory: a sliding window for median/MAD, an EWMA,
-//! seasonal residual buckets, a failure-rate window with a beta-binomial tail test, and an
-//! hourly history.
+//! Streaming statistics with bounded memory: a sliding window for robust center and spread,
+//! an EWMA, seasonal residual buckets, a failure-rate window with a beta-binomial tail test,
+//! and an hourly history.
 //!
-//! # Why a sliding window for the robust center, not P² or a reservoir
+//! # Why a sliding window, not P² markers or a reservoir
 //!
 //! CI durations are not stationary: a dependency upgrade or a bigger test suite moves the level
 //! for good. P² quantile markers and a uniform reservoir both estimate the quantiles of the
 //! *whole* history, so after a lasting change they keep the old level for hundreds of runs.
 //! A window of the last `W` samples (default 64, 4 bytes each) gives the exact median and MAD of
-//! recent behaviour, adapts to an accepted new level after about `W / 2` runs (which is also
-//! what closes a regression episode), and costs O(W) per update with a selection on a stack
-//! copy: well under a microsecond for W = 64.
+//! recent behaviour, absorbs an accepted new level after about `W / 2` runs (which is also what
+//! ends a regression episode), and costs O(W) per update with a selection on a stack copy, well
+//! under a microsecond for W = 64. From the median and MAD, a one-step Huber center and a
+//! winsorized spread recover most of the efficiency the median and MAD throw away
+//! ([`RobustStats`]).
 
 use crate::config::{FailureRateConfig, MAX_WINDOW, SeasonalConfig};
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -119,9 +121,10 @@ impl RobustWindow {
         if n == 0 {
             return None;
         }
+        let values = &self.values[..];
         let mut scratch = [0f32; MAX_WINDOW];
         let buf = &mut scratch[..n];
-        buf.copy_from_slice(&self.values);
+        buf.copy_from_slice(values);
         let median = median_in_place(buf);
         for v in buf.iter_mut() {
             *v = (*v - median as f32).abs();
@@ -132,12 +135,11 @@ impl RobustWindow {
             return Some(RobustStats { median, mad, center: median, spread: 0.0 });
         }
         // One-step Huber location (c = 1.5): ~95 % efficient under normality, bounded influence.
-        let psi_sum: f64 = self.values.iter().map(|v| ((f64::from(*v) - median) / s).clamp(-HUBER_C, HUBER_C)).sum();
+        let psi_sum: f64 = values.iter().map(|v| ((f64::from(*v) - median) / s).clamp(-HUBER_C, HUBER_C)).sum();
         let center = median + s * psi_sum / n as f64;
         // Winsorized standard deviation around it (clamped at +-2.5 s), made consistent for
         // the normal: SE about 9 % at n = 64 where the MAD's is about 15 %.
-        let var: f64 = self
-            .values
+        let var: f64 = values
             .iter()
             .map(|v| {
                 let d = (f64::from(*v) - center).clamp(-WINSOR_C * s, WINSOR_C * s);
