@@ -3,12 +3,13 @@
 use aetherveil_bus::Bus;
 use aetherveil_models::names;
 use aetherveil_runtime::Metrics;
+use aetherveil_runtime::api::{ApiError, ApiResult, limit};
 use aetherveil_runtime::metrics::Gauge;
-use aetherveil_store::{Order, Query, Store, StoreError};
+use aetherveil_store::{Order, Query, Store};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query as UrlQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -33,46 +34,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/events", get(list_events))
         .route("/api/v1/dead-letters", get(list_dead_letters))
         .with_state(state)
-}
-
-/// An API error: logged in full, answered with a plain message.
-pub enum ApiError {
-    NotFound(String),
-    BadRequest(String),
-    Internal(StoreError),
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::Internal(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, message) = match self {
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "api request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned())
-            }
-        };
-        (status, Json(json!({"error": code, "message": message}))).into_response()
-    }
-}
-
-type ApiResult = Result<Json<Value>, ApiError>;
-
-const DEFAULT_LIMIT: usize = 50;
-const MAX_LIMIT: usize = 1000;
-
-fn limit(requested: Option<usize>) -> Result<usize, ApiError> {
-    match requested {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}, got {n}"))),
-    }
 }
 
 async fn healthz() -> &'static str {

@@ -7,10 +7,9 @@
 use aetherveil_monitor::forecast::{self, HoltWintersConfig, HourlySeries, Seasons};
 use aetherveil_monitor::health::{self, Health, HealthConfig, HealthInputs, Window};
 use aetherveil_monitor::{FlakyState, RepoHealthInputs, inputs};
+use aetherveil_runtime::api::{ApiError, ApiResult};
 use aetherveil_store::{Query, Store};
 use axum::extract::{Query as QueryParams, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -30,14 +29,8 @@ pub fn router(state: InsightsState) -> Router {
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    let code = if status.is_client_error() { "bad_request" } else { "unavailable" };
-    (status, Json(json!({"error": code, "message": message.into()}))).into_response()
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "insights query failed");
-    error(StatusCode::SERVICE_UNAVAILABLE, "the store did not answer; try again")
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
 }
 
 #[derive(Deserialize)]
@@ -77,13 +70,13 @@ fn health_inputs(r: &RepoHealthInputs, days: i64) -> HealthInputs {
     }
 }
 
-async fn repo_health(store: &dyn Store, repo: &str, days: i64, config: &HealthConfig) -> Result<Health, Response> {
+async fn repo_health(store: &dyn Store, repo: &str, days: i64, config: &HealthConfig) -> Result<Health, ApiError> {
     let r = inputs::health_inputs(store, repo).await.map_err(internal)?;
     health::score(&health_inputs(&r, days), config).map_err(internal)
 }
 
 /// Repositories the monitor tracks.
-async fn repos(store: &dyn Store) -> Result<Vec<String>, Response> {
+async fn repos(store: &dyn Store) -> Result<Vec<String>, ApiError> {
     let docs = store.query(aetherveil_monitor::names::WORKFLOWS, Query::new()).await.map_err(internal)?;
     let mut out: Vec<String> =
         docs.iter().filter_map(|d| d.data.get("repo").and_then(Value::as_str).map(str::to_owned)).collect();
@@ -92,30 +85,25 @@ async fn repos(store: &dyn Store) -> Result<Vec<String>, Response> {
     Ok(out)
 }
 
-async fn health_endpoint(State(s): State<InsightsState>, QueryParams(p): QueryParams<HealthParams>) -> Response {
+async fn health_endpoint(State(s): State<InsightsState>, QueryParams(p): QueryParams<HealthParams>) -> ApiResult {
     let days = p.days.unwrap_or(7);
     if !(1..=365).contains(&days) {
-        return error(StatusCode::BAD_REQUEST, format!("days must be between 1 and 365, got {days}"));
+        return Err(ApiError::BadRequest(format!("days must be between 1 and 365, got {days}")));
     }
     let config = HealthConfig::default();
     let names = match p.repo {
         Some(repo) => vec![repo],
-        None => match repos(s.store.as_ref()).await {
-            Ok(r) => r,
-            Err(e) => return e,
-        },
+        None => repos(s.store.as_ref()).await?,
     };
     let mut scored = Vec::with_capacity(names.len());
     for name in names {
-        match repo_health(s.store.as_ref(), &name, days, &config).await {
-            Ok(h) => scored.push((name, h)),
-            Err(e) => return e,
-        }
+        let h = repo_health(s.store.as_ref(), &name, days, &config).await?;
+        scored.push((name, h));
     }
     let pairs: Vec<(&str, &Health)> = scored.iter().map(|(n, h)| (n.as_str(), h)).collect();
     let overall = health::overall_by_runs(&pairs, &config);
     let repos: Vec<Value> = scored.iter().map(|(n, h)| json!({"repo": n, "health": h})).collect();
-    Json(json!({"days": days, "overall": overall, "repos": repos})).into_response()
+    Ok(Json(json!({"days": days, "overall": overall, "repos": repos})))
 }
 
 #[derive(Deserialize)]
@@ -137,18 +125,15 @@ fn hourly_series(buckets: &[aetherveil_monitor::stats::HourBucket]) -> Option<Ho
     Some(HourlySeries { start, counts, dropped: 0 })
 }
 
-async fn forecasts_endpoint(State(s): State<InsightsState>, QueryParams(p): QueryParams<ForecastParams>) -> Response {
+async fn forecasts_endpoint(State(s): State<InsightsState>, QueryParams(p): QueryParams<ForecastParams>) -> ApiResult {
     let horizon = p.horizon.unwrap_or(24);
     if !(1..=forecast::MAX_HORIZON).contains(&horizon) {
-        return error(StatusCode::BAD_REQUEST, format!("horizon must be between 1 and {}", forecast::MAX_HORIZON));
+        return Err(ApiError::BadRequest(format!("horizon must be between 1 and {}", forecast::MAX_HORIZON)));
     }
     let Some(repo) = p.repo else {
-        return error(StatusCode::BAD_REQUEST, "give a repository: ?repo=owner/name");
+        return Err(ApiError::BadRequest("give a repository: ?repo=owner/name".into()));
     };
-    let histories = match inputs::forecast_inputs(s.store.as_ref(), &repo).await {
-        Ok(h) => h,
-        Err(e) => return internal(e),
-    };
+    let histories = inputs::forecast_inputs(s.store.as_ref(), &repo).await.map_err(internal)?;
     let counts_config = HoltWintersConfig::hourly_counts();
     let durations_config = HoltWintersConfig { seasons: Seasons::None, ..HoltWintersConfig::hourly_counts() };
     let series: Vec<Value> = histories
@@ -182,5 +167,5 @@ async fn forecasts_endpoint(State(s): State<InsightsState>, QueryParams(p): Quer
             })
         })
         .collect();
-    Json(json!({"repo": repo, "horizon_hours": horizon, "series": series})).into_response()
+    Ok(Json(json!({"repo": repo, "horizon_hours": horizon, "series": series})))
 }

@@ -10,12 +10,11 @@ use crate::flaky::FlakyState;
 use crate::model::{AnomalyKind, AnomalyStatus};
 use crate::series::JobSummary;
 use aetherveil_models::names;
-use aetherveil_store::{Order, Query, Store, StoreError};
+use aetherveil_runtime::api::{ApiError, ApiResult, limit};
+use aetherveil_store::{Order, Query, Store};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query as UrlQuery, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,46 +32,6 @@ pub fn api_router(state: ApiState) -> Router {
         .route("/api/v1/baselines", get(list_baselines))
         .route("/api/v1/flaky", get(list_flaky))
         .with_state(state)
-}
-
-/// An API error: logged in full, answered with a plain message.
-pub enum ApiError {
-    NotFound(String),
-    BadRequest(String),
-    Internal(String),
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, message) = match self {
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "monitor api request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned())
-            }
-        };
-        (status, Json(json!({"error": code, "message": message}))).into_response()
-    }
-}
-
-type ApiResult = Result<Json<Value>, ApiError>;
-
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 1000;
-
-fn limit(requested: Option<usize>) -> Result<usize, ApiError> {
-    match requested {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}, got {n}"))),
-    }
 }
 
 fn repo_filter(query: Query, repo: Option<&str>) -> Result<Query, ApiError> {

@@ -11,6 +11,7 @@
 //! An event function is just an [`aetherveil_bus::Handler`], so the code is identical whichever
 //! transport delivers the message.
 
+pub mod api;
 pub mod cloudevent;
 pub mod metrics;
 pub mod server;
