@@ -122,11 +122,6 @@ impl Host {
         Ok(())
     }
 
-    /// The webhook secret in use (configured or generated).
-    pub fn secret(&self) -> &[u8] {
-        &self.secret
-    }
-
     /// `aetherveil run-function`: one function, as its Cloud Run container runs it.
     pub async fn serve_function(self, target: &str, port: u16) -> anyhow::Result<()> {
         self.ensure_indexes().await?;
