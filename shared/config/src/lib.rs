@@ -401,6 +401,7 @@ mod tests {
             (&[("AETHERVEIL_STORE_SYNCHRONOUS", "sometimes")], "sometimes"),
             (&[("AETHERVEIL_LOG_LEVEL", "loud")], "log.level"),
             (&[("AETHERVEIL_WEBHOOK_MAX_BODY_BYTES", "0")], "webhook.max_body_bytes"),
+            (&[("AETHERVEIL_GITHUB_API_URL", "api.github.com")], "github.api_url"),
         ];
         for (e, needle) in cases {
             let err = Config::load_from(None, env(e), &Overrides::default()).expect_err("bad value");
@@ -413,8 +414,10 @@ mod tests {
 
     #[test]
     fn the_secret_is_never_printed_by_debug() {
-        let c = Config::load_from(None, env(&[("AETHERVEIL_WEBHOOK_SECRET", "hunter2")]), &Overrides::default())
-            .expect("load");
-        assert!(!format!("{c:?}").contains("hunter2"));
+        let vars = [("AETHERVEIL_WEBHOOK_SECRET", "hunter2"), ("AETHERVEIL_GITHUB_TOKEN", "ghp_s3cret")];
+        let c = Config::load_from(None, env(&vars), &Overrides::default()).expect("load");
+        assert_eq!(c.github.token, "ghp_s3cret");
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("ghp_s3cret"), "{printed}");
     }
 }
