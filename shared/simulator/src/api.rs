@@ -543,7 +543,7 @@ async fn delete_caches_by_key(
     Query(q): Query<Page>,
 ) -> Response {
     let Some(key) = q.key.clone() else {
-        return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: key is required");
+        return invalid("Validation Failed: key is required");
     };
     let now = s.clock.now();
     let name = full(&owner, &repo);
@@ -667,7 +667,7 @@ async fn update_issue(
         Err(m) => return invalid(&m),
     };
     if patch.state.as_deref().is_some_and(|s| s != "open" && s != "closed") {
-        return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: state must be open or closed");
+        return invalid("Validation Failed: state must be open or closed");
     }
     let now = s.clock.now();
     let name = full(&owner, &repo);
@@ -780,7 +780,7 @@ async fn create_check_run(State(s): State<Arc<Shared>>, Path((owner, repo)): Pat
         Err(m) => return invalid(&m),
     };
     let (Some(check_name), Some(head_sha)) = (b.name.clone(), b.head_sha.clone()) else {
-        return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed: name and head_sha are required");
+        return invalid("Validation Failed: name and head_sha are required");
     };
     if let Err(m) = check_fields(&b) {
         return invalid(m);

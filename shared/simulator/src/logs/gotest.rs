@@ -4,7 +4,7 @@
 use crate::failure::FailureKind as K;
 
 use super::vocab::{self, pick};
-use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo};
+use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo, runner};
 
 const GOS: &[&str] = &["1.22.10", "1.23.4", "1.23.6", "1.24.1"];
 const DIRS: &[&str] = &["internal", "pkg", "cmd"];
@@ -738,15 +738,7 @@ impl GoTest {
         if ctx.rng.chance(0.8) {
             let key = format!("setup-go-{}-{arch}-go-{}-{}", ctx.goos(), self.go, vocab::hex(&mut ctx.layout, 64));
             let size = ctx.rng.range(20_000_000, 900_000_000);
-            ctx.w.outf(format_args!("Cache Size: ~{} MB ({size} B)", size / 1_048_576));
-            ctx.w.outf(format_args!(
-                "[command]/usr/bin/tar -xf {}/{}/cache.tzst -P -C {} --use-compress-program unzstd",
-                ctx.temp,
-                vocab::uuid(&mut ctx.rng),
-                ctx.ws
-            ));
-            ctx.w.out("Cache restored successfully");
-            ctx.w.outf(format_args!("Cache restored from key: {key}"));
+            runner::cache_restored(ctx, &key, size);
         } else {
             ctx.w.out("Cache is not found");
         }

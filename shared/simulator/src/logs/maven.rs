@@ -5,7 +5,7 @@ use crate::failure::FailureKind as K;
 
 use super::vocab::{self, pick};
 use super::writer::NOW;
-use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo};
+use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo, runner};
 
 const JAVAS: &[(&str, &str)] = &[("17", "17.0.13+11"), ("21", "21.0.5+11"), ("21", "21.0.6+7")];
 const SUFFIXES: &[&str] = &["Service", "Controller", "Repository", "Mapper", "Validator", "Client", "Handler"];
@@ -1070,20 +1070,8 @@ impl Maven {
         ctx.w.wait(0.5 + ctx.rng.unit() * 3.0);
         if ctx.rng.chance(0.8) {
             let size = ctx.rng.range(30_000_000, 700_000_000);
-            ctx.w.outf(format_args!("Cache Size: ~{} MB ({size} B)", size / 1_048_576));
-            ctx.w.outf(format_args!(
-                "[command]/usr/bin/tar -xf {}/{}/cache.tzst -P -C {} --use-compress-program unzstd",
-                ctx.temp,
-                vocab::uuid(&mut ctx.rng),
-                ctx.ws
-            ));
-            ctx.w.out("Cache restored successfully");
-            ctx.w.outf(format_args!(
-                "Cache restored from key: setup-java-{}-{}-maven-{}",
-                ctx.goos(),
-                ctx.arch(),
-                vocab::hex(&mut ctx.layout, 64)
-            ));
+            let key = format!("setup-java-{}-{}-maven-{}", ctx.goos(), ctx.arch(), vocab::hex(&mut ctx.layout, 64));
+            runner::cache_restored(ctx, &key, size);
         } else {
             ctx.w.out("maven cache is not found");
         }

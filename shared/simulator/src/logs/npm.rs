@@ -4,7 +4,7 @@
 use crate::failure::FailureKind as K;
 
 use super::vocab::{self, pick};
-use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo};
+use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo, runner};
 
 /// (node, npm) versions; npm before 10.6 writes `npm ERR!`, later ones `npm error`.
 const NODES: &[(&str, &str)] =
@@ -958,15 +958,7 @@ impl Npm {
             ctx.w.outf(format_args!("Cache hit for: {key}"));
             ctx.w
                 .outf(format_args!("Received {size} of {size} (100.0%), {:.1} MBs/sec", 20.0 + ctx.rng.unit() * 100.0));
-            ctx.w.outf(format_args!("Cache Size: ~{} MB ({size} B)", size / 1_048_576));
-            ctx.w.outf(format_args!(
-                "[command]/usr/bin/tar -xf {}/{}/cache.tzst -P -C {} --use-compress-program unzstd",
-                ctx.temp,
-                vocab::uuid(&mut ctx.rng),
-                ctx.ws
-            ));
-            ctx.w.out("Cache restored successfully");
-            ctx.w.outf(format_args!("Cache restored from key: {key}"));
+            runner::cache_restored(ctx, &key, size);
         } else {
             ctx.w.out("npm cache is not found");
         }

@@ -4,7 +4,7 @@
 use crate::failure::FailureKind as K;
 
 use super::vocab::{self, pick};
-use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo};
+use super::{Ctx, Outcome, Role, StepDef, ToolJob, cargo, runner};
 
 const PYTHONS: &[&str] = &["3.9.21", "3.10.16", "3.11.11", "3.12.8", "3.13.1"];
 const WIDTH: usize = 80;
@@ -754,7 +754,7 @@ impl Pytest {
             } else {
                 format!("PYSEC-{}-{}", ctx.rng.range(2021, 2025), ctx.rng.range(10, 300))
             };
-            ctx.w.causef(format_args!("{p:<w$} {v:<8} {id:<19} {}", super::runner::bump(v)));
+            ctx.w.causef(format_args!("{p:<w$} {v:<8} {id:<19} {}", runner::bump(v)));
             if first.is_empty() {
                 first = format!("{id} in {p} {v}");
             }
@@ -893,15 +893,7 @@ impl Pytest {
                     vocab::hex(&mut ctx.layout, 64)
                 );
                 let size = ctx.rng.range(5_000_000, 900_000_000);
-                ctx.w.outf(format_args!("Cache Size: ~{} MB ({size} B)", size / 1_048_576));
-                ctx.w.outf(format_args!(
-                    "[command]/usr/bin/tar -xf {}/{}/cache.tzst -P -C {} --use-compress-program unzstd",
-                    ctx.temp,
-                    vocab::uuid(&mut ctx.rng),
-                    ctx.ws
-                ));
-                ctx.w.out("Cache restored successfully");
-                ctx.w.outf(format_args!("Cache restored from key: {key}"));
+                runner::cache_restored(ctx, &key, size);
             } else {
                 ctx.w.out("pip cache is not found");
             }

@@ -565,6 +565,20 @@ pub(crate) fn post_checkout(ctx: &mut Ctx<'_>) {
     ctx.w.outf(format_args!("[command]{git} config --local --unset-all http.https://github.com/.extraheader"));
 }
 
+/// What the setup actions (`setup-node`, `setup-python`, `setup-go`, `setup-java`) print when
+/// their dependency cache is found: its size, the extraction, and the key it came from.
+pub(crate) fn cache_restored(ctx: &mut Ctx<'_>, key: &str, size: u64) {
+    ctx.w.outf(format_args!("Cache Size: ~{} MB ({size} B)", size / 1_048_576));
+    ctx.w.outf(format_args!(
+        "[command]/usr/bin/tar -xf {}/{}/cache.tzst -P -C {} --use-compress-program unzstd",
+        ctx.temp,
+        vocab::uuid(&mut ctx.rng),
+        ctx.ws
+    ));
+    ctx.w.out("Cache restored successfully");
+    ctx.w.outf(format_args!("Cache restored from key: {key}"));
+}
+
 /// "Complete job".
 pub(crate) fn complete_job(ctx: &mut Ctx<'_>) {
     ctx.w.out("Cleaning up orphan processes");
