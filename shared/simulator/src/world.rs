@@ -8,7 +8,7 @@
 use crate::failure::FailureKind;
 use crate::logs::{self, LogSpec, RenderedLog};
 use crate::model::{JobInfo, PullRequestRef, RunInfo, RunnerInfo, Status, StepInfo, Tool};
-use crate::payloads;
+use crate::payloads::{self, pseudo_sha as sha};
 use crate::rng::{Rng, fnv1a};
 use crate::scenario::{JobSpec, Scenario, Trigger};
 use chrono::{DateTime, Duration, Utc};
@@ -731,18 +731,6 @@ fn commit_title(sha: &str, pr: Option<&PullRequestRef>) -> String {
         Some(pr) => format!("{title} (#{})", pr.number),
         None => title,
     }
-}
-
-/// A stable 40-hex-digit commit id derived from a label.
-pub fn sha(label: &str) -> String {
-    let mut out = String::with_capacity(48);
-    let mut h = fnv1a(label.as_bytes());
-    while out.len() < 40 {
-        h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0xA5A5_5A5A_1234_5678;
-        out.push_str(&format!("{h:016x}"));
-    }
-    out.truncate(40);
-    out
 }
 
 fn to_ms(t: DateTime<Utc>) -> i64 {
