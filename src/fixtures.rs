@@ -145,8 +145,7 @@ pub fn workflow_job(
         // GitHub fills `started_at` with the creation time while a job waits for a runner.
         Status::Queued => (when, when, None),
     };
-    let hosted =
-        labels.iter().any(|l| l.starts_with("ubuntu-") || l.starts_with("windows-") || l.starts_with("macos-"));
+    let hosted = aetherveil_simulator::model::is_hosted(labels);
     let runner_id = 1 + job_id % 64;
     let runner = (status != Status::Queued).then(|| {
         if hosted {

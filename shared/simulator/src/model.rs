@@ -104,6 +104,12 @@ pub struct StepInfo {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+/// Whether `runs-on` labels ask for a GitHub-hosted runner: self-hosted runners always carry the
+/// `self-hosted` label.
+pub fn is_hosted<S: AsRef<str>>(labels: &[S]) -> bool {
+    !labels.iter().any(|l| l.as_ref().eq_ignore_ascii_case("self-hosted"))
+}
+
 /// The runner a job was assigned to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunnerInfo {

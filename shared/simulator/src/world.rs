@@ -670,10 +670,8 @@ fn render_job(job: &JobState) -> RenderedLog {
 }
 
 fn runner_for(labels: &[String], repo: &str, job_id: u64) -> RunnerInfo {
-    let hosted =
-        labels.iter().any(|l| l.starts_with("ubuntu-") || l.starts_with("windows-") || l.starts_with("macos-"));
     let n = 1 + job_id % 48;
-    if hosted {
+    if crate::model::is_hosted(labels) {
         RunnerInfo { id: n, name: format!("GitHub Actions {n}"), group_id: 2, group_name: "GitHub Actions".into() }
     } else {
         let name = repo.split('/').nth(1).unwrap_or("self");

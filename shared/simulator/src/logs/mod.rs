@@ -324,7 +324,7 @@ impl<'s> Ctx<'s> {
         } else {
             Os::Linux
         };
-        let hosted = !has("self-hosted");
+        let hosted = crate::model::is_hosted(spec.labels);
         let arm = has("arm");
         let (owner, name) = vocab::split_repo(spec.repo);
         let job_key = fnv1a(spec.repo.as_bytes()) ^ fnv1a(spec.job_name.as_bytes()).rotate_left(17);
