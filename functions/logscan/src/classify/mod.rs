@@ -1,0 +1,1 @@
+//! Cause classification: rules, then a learned model.
