@@ -135,6 +135,21 @@ impl GitHub {
         })
     }
 
+    /// The log of one job, streamed into `file` (rewound and truncated first): memory stays bounded
+    /// whatever the size of the log. Refuses logs over `max_bytes` with [`Error::TooLarge`].
+    /// Returns the number of bytes written.
+    pub async fn job_log_to_file(
+        &self,
+        repo: &str,
+        job_id: u64,
+        file: &mut tokio::fs::File,
+        max_bytes: u64,
+    ) -> Result<u64, Error> {
+        let url = self.repo_url(repo, &format!("actions/jobs/{job_id}/logs"))?;
+        self.send_to(Method::GET, url, None, &mut crate::client::Sink::File { file, max_bytes }).await?;
+        Ok(file.metadata().await.map_err(Error::Io)?.len())
+    }
+
     /// The zip archive of a run's logs (`GET /repos/{repo}/actions/runs/{run_id}/logs` → 302 → bytes).
     pub async fn run_logs_zip(&self, repo: &str, run_id: u64) -> Result<Bytes, Error> {
         let url = self.repo_url(repo, &format!("actions/runs/{run_id}/logs"))?;

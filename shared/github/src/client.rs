@@ -48,6 +48,15 @@ pub(crate) struct Reply {
     pub(crate) body: Bytes,
 }
 
+/// Where the body of a successful (2xx) response goes. Error bodies are always read into memory
+/// (they are small, and the retry policy reads GitHub's message from them).
+pub(crate) enum Sink<'a> {
+    Memory,
+    /// Streamed into `file` (rewound and truncated at the start of every attempt), refusing more
+    /// than `max_bytes`: memory stays bounded whatever the size of a job log.
+    File { file: &'a mut tokio::fs::File, max_bytes: u64 },
+}
+
 /// How one attempt (a request and its redirect hops) ended without a response.
 enum AttemptError {
     Fatal(Error),
@@ -188,6 +197,17 @@ impl GitHub {
     /// One call: waits for an exhausted quota, sends (following redirects), and retries or waits as
     /// the policy says. See the crate documentation for the policy.
     pub(crate) async fn send(&self, method: Method, url: Url, body: Option<Bytes>) -> Result<Reply, Error> {
+        self.send_to(method, url, body, &mut Sink::Memory).await
+    }
+
+    /// [`send`](Self::send), with a successful body going to `sink`.
+    pub(crate) async fn send_to(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Bytes>,
+        sink: &mut Sink<'_>,
+    ) -> Result<Reply, Error> {
         let config = &self.inner.config;
         let label = label(&method, &url);
         // PATCH is repeated too: our patches set absolute values, so applying one twice is harmless.
@@ -196,7 +216,7 @@ impl GitHub {
         let mut rate_limit_waits = 0u32;
         loop {
             self.wait_for_quota(&label).await?;
-            let decision = match self.attempt(&method, &url, body.as_ref()).await {
+            let decision = match self.attempt(&method, &url, body.as_ref(), sink).await {
                 Ok((reply, api_origin)) => {
                     let verdict = policy::classify_response(
                         reply.status,
@@ -296,7 +316,13 @@ impl GitHub {
 
     /// Sends once and follows redirects by hand. Returns the final response and whether it came from
     /// the API origin.
-    async fn attempt(&self, method: &Method, url: &Url, body: Option<&Bytes>) -> Result<(Reply, bool), AttemptError> {
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Bytes>,
+        sink: &mut Sink<'_>,
+    ) -> Result<(Reply, bool), AttemptError> {
         let mut url = url.clone();
         let mut last_status = StatusCode::FOUND;
         for hop in 0..=MAX_REDIRECTS {
@@ -349,11 +375,39 @@ impl GitHub {
                 }
             }
             let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(|error| transport(error, api_origin))?;
+            let body = match sink {
+                Sink::File { file, max_bytes } if status.is_success() => {
+                    stream_to_file(response, file, *max_bytes, api_origin).await?;
+                    Bytes::new()
+                }
+                _ => response.bytes().await.map_err(|error| transport(error, api_origin))?,
+            };
             return Ok((Reply { status, headers, body }, api_origin));
         }
         Err(AttemptError::Fatal(Error::Status { status: last_status.as_u16(), message: "too many redirects".into() }))
     }
+}
+
+/// Writes the body of `response` into `file` from its start, chunk by chunk.
+async fn stream_to_file(
+    mut response: reqwest::Response,
+    file: &mut tokio::fs::File,
+    max_bytes: u64,
+    api_origin: bool,
+) -> Result<(), AttemptError> {
+    use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+    let io = |e: std::io::Error| AttemptError::Fatal(Error::Io(e));
+    file.set_len(0).await.map_err(io)?;
+    file.rewind().await.map_err(io)?;
+    let mut written = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(|error| transport(error, api_origin))? {
+        written += chunk.len() as u64;
+        if written > max_bytes {
+            return Err(AttemptError::Fatal(Error::TooLarge { limit: max_bytes }));
+        }
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)
 }
 
 /// `Ok(None)`: not a redirect this client follows; the 3xx becomes the final response.

@@ -57,6 +57,14 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A downloaded body exceeded the caller's limit (a job log larger than the configured maximum).
+    #[error("the response is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+
+    /// Writing a downloaded body to disk failed.
+    #[error("cannot write the download: {0}")]
+    Io(#[source] std::io::Error),
+
     /// Pagination did not end: the `next` link repeated, pointed outside the API origin, or the page cap was hit.
     #[error("pagination failed for {request}: {reason}")]
     Pagination { request: String, reason: String },

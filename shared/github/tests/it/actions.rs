@@ -96,6 +96,28 @@ async fn job_log_follows_the_redirect_without_the_token() -> anyhow::Result<()> 
 }
 
 #[tokio::test]
+async fn job_log_streams_into_a_file_and_refuses_one_over_the_limit() -> anyhow::Result<()> {
+    let server = FakeGitHub::start().await?;
+    let gh = client_for(&server)?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("job.log");
+    let mut file = tokio::fs::File::options().read(true).write(true).create(true).truncate(true).open(&path).await?;
+    // Whatever was in the file before is replaced, not appended to.
+    tokio::io::AsyncWriteExt::write_all(&mut file, &[b'x'; 4096]).await?;
+    let written = gh.job_log_to_file(REPO, FIRST_JOB_ID + 7, &mut file, 1 << 20).await?;
+    assert_eq!(written, LOG_TEXT.len() as u64);
+    assert_eq!(std::fs::read_to_string(&path)?, LOG_TEXT);
+    assert_eq!(server.blob_requests()[0].header("authorization"), None, "token leaked to the blob store");
+
+    let limit = LOG_TEXT.len() as u64 - 1;
+    let err = gh.job_log_to_file(REPO, FIRST_JOB_ID + 7, &mut file, limit).await.expect_err("over the limit");
+    assert!(matches!(err, Error::TooLarge { limit: l } if l == limit), "{err:?}");
+    let err = gh.job_log_to_file(REPO, 1, &mut file, 1 << 20).await.expect_err("unknown job");
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn job_log_of_unknown_job_is_not_found() -> anyhow::Result<()> {
     let server = FakeGitHub::start().await?;
     let gh = client_for(&server)?;
