@@ -86,6 +86,11 @@ enum BenchCommand {
     Loadgen(bench::loadgen::LoadgenBenchArgs),
     /// Pipeline events per second through the monitor's core on one thread, and memory per series.
     Monitor(bench::monitor::MonitorBenchArgs),
+    /// Read + explain of a generated 100 MB GitHub-format job log: MB/s and peak RSS.
+    Logread(bench::logread::LogreadBenchArgs),
+    /// Log lines per second through the template miner on one thread (side by side with Drain3 in
+    /// scripts/bench-mining.sh).
+    Mining(bench::mining::MiningBenchArgs),
     /// The do-nothing webhook sink `bench loadgen` measures against.
     #[command(hide = true)]
     Sink(bench::loadgen::SinkArgs),
@@ -185,6 +190,12 @@ fn main() -> ExitCode {
             }
             Command::Bench { what: BenchCommand::Monitor(args) } => {
                 bench::monitor::monitor(args).map(|()| ExitCode::SUCCESS)
+            }
+            Command::Bench { what: BenchCommand::Mining(args) } => {
+                bench::mining::mining(args).map(|()| ExitCode::SUCCESS)
+            }
+            Command::Bench { what: BenchCommand::Logread(args) } => {
+                bench::logread::logread(args).map(|()| ExitCode::SUCCESS)
             }
             Command::Bench { what: BenchCommand::Sink(args) } => {
                 bench::loadgen::sink(args).await.map(|()| ExitCode::SUCCESS)

@@ -4,10 +4,12 @@ use crate::api::{self, ApiState};
 use crate::journal::Journal;
 use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
 use aetherveil_config::{Config, Synchronous};
+use aetherveil_logscan::{Logscan, LogscanConfig};
 use aetherveil_models::names;
 use aetherveil_monitor::Monitor;
 use aetherveil_runtime::{Metrics, Platform, Registry, server};
 use aetherveil_store::SqliteStore;
+use aetherveil_trainer::Trainer;
 use aetherveil_webhook::Webhook;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,8 @@ use std::time::Duration;
 
 /// The SQLite file inside the data directory.
 pub const DB_FILE: &str = "aetherveil.db";
+/// How often `serve` retrains the models from recorded outcomes.
+pub const TRAIN_EVERY: Duration = Duration::from_secs(6 * 3600);
 /// Where a generated webhook secret is kept.
 pub const SECRET_FILE: &str = "webhook-secret";
 
@@ -26,6 +30,8 @@ pub struct Host {
     bus: LocalBus,
     secret: Vec<u8>,
     monitor: Arc<Monitor>,
+    logscan: Arc<Logscan>,
+    trainer: Trainer,
 }
 
 impl Host {
@@ -54,7 +60,15 @@ impl Host {
             metrics: Arc::new(Metrics::new()),
         };
         let monitor = Arc::new(Monitor::from_platform(&platform).context("cannot configure the monitor")?);
-        Ok(Self { platform, store, bus, secret, monitor })
+        let gh = &platform.config.github;
+        if gh.token.is_empty() {
+            tracing::warn!("github.token is not set: logscan cannot download job logs (diagnoses will say so)");
+        }
+        let github = aetherveil_github::GitHub::new(aetherveil_github::Config::new(&gh.api_url, &gh.token))
+            .context("cannot configure the GitHub client")?;
+        let logscan = Arc::new(Logscan::new(platform.store.clone(), github, LogscanConfig::default()));
+        let trainer = Trainer::new(platform.store.clone());
+        Ok(Self { platform, store, bus, secret, monitor, logscan, trainer })
     }
 
     /// Declares the indexes behind the platform's queries (idempotent).
@@ -63,6 +77,7 @@ impl Host {
             self.platform.store.ensure_index(collection, fields).await?;
         }
         self.monitor.ensure_indexes().await?;
+        self.logscan.ensure_indexes().await?;
         Ok(())
     }
 
@@ -71,11 +86,12 @@ impl Host {
         let p = &self.platform;
         let webhook = Arc::new(Webhook::from_platform(p, &self.secret));
         let journal = Arc::new(Journal { store: p.store.clone(), metrics: p.metrics.clone() });
-        Registry::new().http("webhook", webhook.router()).event("journal", names::TOPIC_PIPELINE_EVENTS, journal).event(
-            aetherveil_monitor::SUBSCRIPTION,
-            names::TOPIC_PIPELINE_EVENTS,
-            self.monitor.clone(),
-        )
+        Registry::new()
+            .http("webhook", webhook.router())
+            .event("journal", names::TOPIC_PIPELINE_EVENTS, journal)
+            .event(aetherveil_monitor::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.monitor.clone())
+            .event(aetherveil_logscan::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.logscan.clone())
+            .http("trainer", self.trainer.router())
     }
 
     fn api(&self) -> axum::Router {
@@ -85,6 +101,7 @@ impl Host {
             metrics: self.platform.metrics.clone(),
         })
         .merge(aetherveil_monitor::api_router(self.monitor.api_state()))
+        .merge(aetherveil_logscan::api_router(aetherveil_logscan::ApiState { store: self.platform.store.clone() }))
         .merge(crate::insights::router(crate::insights::InsightsState { store: self.platform.store.clone() }))
     }
 
@@ -117,7 +134,9 @@ impl Host {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "aetherveil serving");
         let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+        let training = self.trainer.schedule(TRAIN_EVERY);
         server::serve(listener, router, grace, shutdown).await?;
+        training.abort();
         self.shutdown().await;
         Ok(())
     }

@@ -22,6 +22,8 @@
 mod bodies;
 mod load;
 pub mod loadgen;
+pub mod logread;
+pub mod mining;
 pub mod monitor;
 mod process;
 mod stats;

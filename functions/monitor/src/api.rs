@@ -10,7 +10,7 @@ use crate::flaky::FlakyState;
 use crate::model::{AnomalyKind, AnomalyStatus};
 use crate::series::JobSummary;
 use aetherveil_models::names;
-use aetherveil_runtime::api::{ApiError, ApiResult, limit};
+use aetherveil_runtime::api::{ApiError, ApiResult, limit, repo_filter};
 use aetherveil_store::{Order, Query, Store};
 use axum::Json;
 use axum::Router;
@@ -32,16 +32,6 @@ pub fn api_router(state: ApiState) -> Router {
         .route("/api/v1/baselines", get(list_baselines))
         .route("/api/v1/flaky", get(list_flaky))
         .with_state(state)
-}
-
-fn repo_filter(query: Query, repo: Option<&str>) -> Result<Query, ApiError> {
-    match repo {
-        None => Ok(query),
-        Some(r) if r.split_once('/').is_some_and(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/')) => {
-            Ok(query.eq("repo", r))
-        }
-        Some(r) => Err(ApiError::BadRequest(format!("repo must be owner/name, got {r:?}"))),
-    }
 }
 
 #[derive(Deserialize)]

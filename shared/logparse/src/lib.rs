@@ -10,6 +10,11 @@
 //!         └─▶ explain::chunk(failed)                         (no passing run needed)
 //! ```
 
+pub mod diff;
+pub mod explain;
 pub mod line;
+pub mod miner;
+pub mod reader;
 
 pub use line::{LineKind, LogLine};
+pub use miner::{Miner, MinerConfig, TemplateId};

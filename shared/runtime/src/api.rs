@@ -48,3 +48,14 @@ pub fn limit(requested: Option<usize>) -> Result<usize, ApiError> {
         Some(n) => Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}, got {n}"))),
     }
 }
+
+/// Adds `repo = <owner/name>` to `query` when the `repo` parameter is given, after checking its shape.
+pub fn repo_filter(query: aetherveil_store::Query, repo: Option<&str>) -> Result<aetherveil_store::Query, ApiError> {
+    match repo {
+        None => Ok(query),
+        Some(r) if r.split_once('/').is_some_and(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/')) => {
+            Ok(query.eq("repo", r))
+        }
+        Some(r) => Err(ApiError::BadRequest(format!("repo must be owner/name, got {r:?}"))),
+    }
+}

@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
+/// How long the report waits for the platform's next diagnosis before scoring what it has.
+const DIAGNOSIS_PATIENCE: Duration = Duration::from_secs(20);
+
 #[derive(Debug, Clone)]
 pub struct SimOptions {
     /// Where webhooks go (`http://host:port/webhook/github`); `None` plays the scenario without
@@ -211,12 +214,32 @@ impl Simulator {
             }
         }
         progress(&self.progress());
-        let detections = match &self.options.platform {
-            Some(url) => crate::report::fetch_detections(url).await,
-            None => None,
+        let (detections, diagnoses) = match &self.options.platform {
+            Some(url) => (crate::report::fetch_detections(url).await, self.wait_for_diagnoses(url).await),
+            None => (None, None),
         };
         let world = self.shared.world();
-        Report::build(&world, &self.shared, wall.elapsed(), detections)
+        Report::build(&world, &self.shared, wall.elapsed(), detections, diagnoses)
+    }
+
+    /// The platform diagnoses failed jobs after their webhook, fetching logs: wait until every
+    /// failed job has a diagnosis, or until no new one arrived for [`DIAGNOSIS_PATIENCE`].
+    async fn wait_for_diagnoses(&self, platform: &str) -> Option<Vec<crate::report::Diagnosed>> {
+        let (repos, failed): (Vec<String>, usize) = {
+            let world = self.shared.world();
+            (world.scenario.repos.iter().map(|r| r.name.clone()).collect(), world.failures.len())
+        };
+        let mut last = (0, Instant::now());
+        loop {
+            let seen = crate::report::fetch_diagnoses(platform, &repos).await?;
+            if seen.len() >= failed || last.1.elapsed() >= DIAGNOSIS_PATIENCE {
+                return Some(seen);
+            }
+            if seen.len() > last.0 {
+                last = (seen.len(), Instant::now());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     fn progress(&self) -> Progress {

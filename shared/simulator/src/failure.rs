@@ -88,6 +88,25 @@ impl FailureKind {
         )
     }
 
+    /// The causes (logscan's labels) a correct diagnosis of this failure may give. A flaky test
+    /// looks like any failing test in its log; only history tells them apart.
+    pub fn expected_causes(self) -> &'static [&'static str] {
+        match self {
+            Self::Compile => &["compilation"],
+            Self::TestFailure => &["test"],
+            Self::FlakyTest => &["flaky_test", "test"],
+            Self::Network | Self::Registry => &["network"],
+            Self::DependencyResolution => &["dependency"],
+            Self::Oom => &["resources"],
+            Self::DiskFull => &["disk"],
+            Self::RunnerLost => &["infrastructure"],
+            Self::Timeout => &["timeout"],
+            Self::Permission => &["permission"],
+            Self::Lint => &["lint"],
+            Self::SecurityGate => &["security"],
+        }
+    }
+
     /// The conclusion GitHub reports for a job that failed this way.
     pub fn job_conclusion(self) -> &'static str {
         match self {

@@ -36,6 +36,70 @@ pub struct Report {
     pub caches_deleted: usize,
     pub regressions: Vec<RegressionOutcome>,
     pub duration_flags: DurationFlags,
+    pub diagnoses: DiagnosisScore,
+}
+
+/// The platform's diagnoses of the failed jobs (`GET /api/v1/diagnoses`) against the injected kinds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiagnosisScore {
+    /// Whether the platform answered `GET /api/v1/diagnoses` at all.
+    pub reported: bool,
+    pub failed_jobs: usize,
+    pub diagnosed: usize,
+    /// Diagnosed with one of the kind's expected causes ([`crate::FailureKind::expected_causes`]).
+    pub cause_correct: usize,
+    /// Diagnosed with the transient flag the simulator used.
+    pub transient_correct: usize,
+    /// Injected kind → diagnosed cause → failed jobs.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// What the platform diagnosed for one failed job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnosed {
+    pub job_id: u64,
+    pub cause: String,
+    pub transient: bool,
+}
+
+/// Reads the platform's diagnoses of `repos` (`None` when it has no such API).
+pub async fn fetch_diagnoses(platform: &str, repos: &[String]) -> Option<Vec<Diagnosed>> {
+    let mut all = Vec::new();
+    for repo in repos {
+        let url = format!("{}/api/v1/diagnoses?repo={repo}&limit=1000", platform.trim_end_matches('/'));
+        let response = reqwest::get(&url).await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let body: Value = response.json().await.ok()?;
+        let items = body.get("diagnoses").and_then(Value::as_array)?;
+        all.extend(items.iter().filter_map(|d| {
+            Some(Diagnosed {
+                job_id: d.get("job_id")?.as_u64()?,
+                cause: d.get("cause")?.as_str()?.to_owned(),
+                transient: d.get("transient")?.as_bool()?,
+            })
+        }));
+    }
+    Some(all)
+}
+
+impl DiagnosisScore {
+    pub fn build(failures: &[crate::world::FailureRecord], diagnoses: Option<&[Diagnosed]>) -> Self {
+        let Some(diagnoses) = diagnoses else {
+            return Self { failed_jobs: failures.len(), ..Self::default() };
+        };
+        let by_job: BTreeMap<u64, &Diagnosed> = diagnoses.iter().map(|d| (d.job_id, d)).collect();
+        let mut score = Self { reported: true, failed_jobs: failures.len(), ..Self::default() };
+        for f in failures {
+            let Some(d) = by_job.get(&f.job_id) else { continue };
+            score.diagnosed += 1;
+            score.cause_correct += usize::from(f.kind.expected_causes().contains(&d.cause.as_str()));
+            score.transient_correct += usize::from(d.transient == f.transient);
+            *score.confusion.entry(f.kind.label().to_owned()).or_default().entry(d.cause.clone()).or_default() += 1;
+        }
+        score
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -140,6 +204,7 @@ impl Report {
         shared: &Shared,
         wall: std::time::Duration,
         detections: Option<Vec<Detection>>,
+        diagnoses: Option<Vec<Diagnosed>>,
     ) -> Self {
         let detections_reported = detections.is_some();
         let mut by_kind: BTreeMap<String, KindCount> = BTreeMap::new();
@@ -282,6 +347,7 @@ impl Report {
             caches_deleted: count("delete_cache") + count("delete_caches_by_key"),
             regressions,
             duration_flags,
+            diagnoses: DiagnosisScore::build(&world.failures, diagnoses.as_deref()),
         }
     }
 
@@ -349,6 +415,23 @@ impl Report {
                 f.normal_runs,
                 f.rate * 100.0
             ));
+        }
+        let d = &self.diagnoses;
+        if d.reported {
+            let pct = |n: usize| if d.diagnosed == 0 { 0.0 } else { n as f64 * 100.0 / d.diagnosed as f64 };
+            out.push_str(&format!(
+                "  diagnoses: {} of {} failed jobs; cause right {} ({:.1}%), transient flag right {} ({:.1}%)\n",
+                d.diagnosed,
+                d.failed_jobs,
+                d.cause_correct,
+                pct(d.cause_correct),
+                d.transient_correct,
+                pct(d.transient_correct)
+            ));
+            for (kind, causes) in &d.confusion {
+                let row: Vec<String> = causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                out.push_str(&format!("    {kind:<22} → {}\n", row.join(", ")));
+            }
         }
         out
     }

@@ -1,1 +1,5 @@
 //! Integration tests of the logscan function.
+
+mod api;
+mod classify;
+mod shell;

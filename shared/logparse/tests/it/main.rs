@@ -1,1 +1,5 @@
 //! Integration tests of aetherveil-logparse.
+mod diff;
+mod explain;
+mod miner;
+mod reader;

@@ -457,13 +457,11 @@ fn target_role(tool: Tool, kind: FailureKind, rng: &mut Rng) -> Role {
             Tool::GoTest => *rng.pick(&[Role::Build, Role::Test]),
             _ => Role::Build,
         },
-        K::TestFailure | K::FlakyTest => {
-            if tool == Tool::Docker {
-                Role::Build
-            } else {
-                Role::Test
-            }
-        }
+        // Maven runs the tests inside `mvn verify` (surefire), Docker inside the image build.
+        K::TestFailure | K::FlakyTest => match tool {
+            Tool::Docker | Tool::Maven => Role::Build,
+            _ => Role::Test,
+        },
         K::Network => {
             if rng.chance(0.2) {
                 Role::Checkout

@@ -704,12 +704,13 @@ impl Pytest {
                 format!("SyntaxError in {}/{module}.py line {line}", self.src_prefix)
             }
             _ => {
-                let missing = pick(&mut ctx.rng, &["freezegun", "respx", "hypothesis", "factory_boy", "moto"]);
+                let line = ctx.rng.range(5, 300);
                 ctx.w.outf(format_args!("{bad}:{}: in <module>", ctx.rng.range(1, 12)));
-                ctx.w.outf(format_args!("    import {missing}"));
-                ctx.w
-                    .causef(format_args!("\x1b[1m\x1b[31mE   ModuleNotFoundError: No module named '{missing}'\x1b[0m"));
-                format!("ModuleNotFoundError: {missing}")
+                ctx.w.outf(format_args!("    from {}.{module} import *", self.package));
+                ctx.w.outf(format_args!("{}/{}/{module}.py:{line}: in <module>", ctx.ws, self.src_prefix));
+                ctx.w.outf(format_args!("    DEFAULT_{} = compute_{f}()", f.to_uppercase()));
+                ctx.w.causef(format_args!("\x1b[1m\x1b[31mE   NameError: name 'compute_{f}' is not defined\x1b[0m"));
+                format!("NameError in {}/{module}.py line {line}", self.src_prefix)
             }
         };
         ctx.w.outf(format_args!("\x1b[36m\x1b[1m{}\x1b[0m", banner("short test summary info", '=')));
