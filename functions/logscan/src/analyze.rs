@@ -10,10 +10,10 @@
 use crate::classify::{Classification, Classifier, JobContext};
 use crate::diagnosis::{LogStats, RelevantLine};
 use aetherveil_logparse::LogLine;
-use aetherveil_logparse::diff::{DiffConfig, PassingProfile, diff};
+use aetherveil_logparse::diff::{DiffConfig, DiffHit, PassingProfile, diff};
 use aetherveil_logparse::explain::{Explainer, Explanation};
 use aetherveil_logparse::reader::{JobLogReader, ReadError};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufReader, Read};
 
 /// Lines of the end of the log the diff looks at.
@@ -72,53 +72,90 @@ pub fn analyze(
         let new_lines: u64 = hits.iter().map(|h| h.lines.len() as u64).sum();
         (hits, new_lines)
     });
-    let lines = match &diffed {
-        Some((hits, new_lines)) if !hits.is_empty() => {
+    let hits: &[DiffHit] = match &diffed {
+        Some((hits, new_lines)) => {
             stats.new_lines = *new_lines;
-            from_diff(hits, max_lines)
+            hits
         }
-        _ => from_explanation(&explanation, max_lines),
+        None => &[],
     };
+    let lines = select_lines(&classification, &explanation, hits, max_lines);
     let method = classification.method.clone();
     let summary = summary(&classification, &lines, &explanation);
     Ok(Analysis { classification, method, summary, lines, stats, features })
 }
 
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_TEXT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 fn relevant(line: &LogLine, score: f64) -> RelevantLine {
-    let text = match line.text.char_indices().nth(MAX_TEXT_CHARS) {
-        Some((cut, _)) => format!("{}…", &line.text[..cut]),
-        None => line.text.clone(),
-    };
-    RelevantLine { line: line.number, step: line.step.as_deref().map(str::to_owned), text, score }
+    RelevantLine { line: line.number, step: line.step.as_deref().map(str::to_owned), text: clip(&line.text), score }
 }
 
-/// The explainer's chunk, cut to `max` lines around its best line (a little context before it,
-/// more after: the message usually follows its header line).
-fn from_explanation(explanation: &Explanation, max: usize) -> Vec<RelevantLine> {
-    let lines = &explanation.lines;
-    let Some(best) = lines.iter().enumerate().max_by(|a, b| a.1.score.total_cmp(&b.1.score)).map(|(i, _)| i) else {
-        return Vec::new();
-    };
-    let start = best.saturating_sub(max / 4).min(lines.len().saturating_sub(max));
-    lines.iter().skip(start).take(max).map(|s| relevant(&s.line, s.score)).collect()
-}
-
-/// The best-ranked diff hits' lines, in log order, up to `max`.
-fn from_diff(hits: &[aetherveil_logparse::diff::DiffHit], max: usize) -> Vec<RelevantLine> {
-    let mut out: Vec<RelevantLine> = Vec::new();
+/// The lines a developer should read, in log order, at most `max`:
+///
+/// 1. the evidence of the deciding rule (the lines that named the cause), with the lines that
+///    follow each (the message usually continues below its header);
+/// 2. then the explainer's best lines (what the log itself says went wrong);
+/// 3. then the lines the diff found new compared with the passing runs.
+///
+/// Context comes from the lines the explainer and the diff kept; evidence lines outside both are
+/// shown alone.
+fn select_lines(c: &Classification, explanation: &Explanation, hits: &[DiffHit], max: usize) -> Vec<RelevantLine> {
+    // Every line we have the text of, with its score.
+    let mut pool: BTreeMap<u32, RelevantLine> = BTreeMap::new();
+    for s in &explanation.lines {
+        pool.entry(s.line.number).or_insert_with(|| relevant(&s.line, s.score));
+    }
     for hit in hits {
         for line in hit.shown() {
-            if out.len() == max {
-                break;
-            }
-            if !out.iter().any(|r| r.line == line.number) {
-                let score = if hit.lines.iter().any(|l| l.number == line.number) { hit.score } else { 0.0 };
-                out.push(relevant(line, score));
-            }
+            let score = if hit.lines.iter().any(|l| l.number == line.number) { hit.score } else { 0.0 };
+            pool.entry(line.number).or_insert_with(|| relevant(line, score));
         }
     }
-    out.sort_by_key(|r| r.line);
-    out
+    let deciding = c.findings.first().filter(|f| f.cause == c.cause).into_iter().flat_map(|f| &f.evidence);
+    let mut anchors: Vec<u32> = Vec::new();
+    for e in deciding.take(3) {
+        pool.entry(e.line).or_insert_with(|| RelevantLine {
+            line: e.line,
+            step: e.step.as_deref().map(str::to_owned),
+            text: clip(&e.text),
+            score: 1.0,
+        });
+        anchors.push(e.line);
+    }
+    let mut by_score: Vec<(u32, f64)> =
+        explanation.lines.iter().filter(|s| s.score > 0.0).map(|s| (s.line.number, s.score)).collect();
+    by_score.sort_by(|a, b| b.1.total_cmp(&a.1));
+    anchors.extend(by_score.iter().map(|a| a.0));
+    let mut ranked_hits: Vec<&DiffHit> = hits.iter().collect();
+    ranked_hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    anchors.extend(ranked_hits.iter().map(|h| h.line.number));
+
+    let mut chosen: BTreeMap<u32, RelevantLine> = BTreeMap::new();
+    for anchor in anchors {
+        for n in anchor.saturating_sub(1)..=anchor.saturating_add(3) {
+            if chosen.len() >= max {
+                break;
+            }
+            // The anchor itself always; its neighbours in the same step when they follow it or say
+            // something themselves.
+            let step = pool.get(&anchor).map(|a| a.step.clone());
+            let keep =
+                |l: &&RelevantLine| n == anchor || (Some(&l.step) == step.as_ref() && (n > anchor || l.score > 0.0));
+            if let Some(line) = pool.get(&n).filter(keep) {
+                chosen.entry(n).or_insert_with(|| line.clone());
+            }
+        }
+        if chosen.len() >= max {
+            break;
+        }
+    }
+    chosen.into_values().collect()
 }
 
 /// One line: the cause, where, and the most telling line.

@@ -95,8 +95,7 @@ pub async fn refresh(
         file.rewind()?;
         let mut profile = std::mem::take(&mut stored.profile);
         profile = tokio::task::spawn_blocking(move || {
-            let lines: Vec<_> = JobLogReader::new(BufReader::new(file)).map_while(Result::ok).collect();
-            profile.learn(&lines);
+            profile.learn(JobLogReader::new(BufReader::new(file)).map_while(Result::ok));
             profile
         })
         .await

@@ -95,7 +95,9 @@ impl FailureKind {
             Self::Compile => &["compilation"],
             Self::TestFailure => &["test"],
             Self::FlakyTest => &["flaky_test", "test"],
-            Self::Network | Self::Registry => &["network"],
+            Self::Network => &["network"],
+            // A registry answering 429 is rate limiting; a 5xx is a network/registry failure.
+            Self::Registry => &["network", "rate_limit"],
             Self::DependencyResolution => &["dependency"],
             Self::Oom => &["resources"],
             Self::DiskFull => &["disk"],

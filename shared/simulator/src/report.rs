@@ -52,6 +52,8 @@ pub struct DiagnosisScore {
     pub transient_correct: usize,
     /// Injected kind → diagnosed cause → failed jobs.
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Injected kind → diagnoses whose transient flag was wrong.
+    pub transient_wrong: BTreeMap<String, usize>,
 }
 
 /// What the platform diagnosed for one failed job.
@@ -95,7 +97,11 @@ impl DiagnosisScore {
             let Some(d) = by_job.get(&f.job_id) else { continue };
             score.diagnosed += 1;
             score.cause_correct += usize::from(f.kind.expected_causes().contains(&d.cause.as_str()));
-            score.transient_correct += usize::from(d.transient == f.transient);
+            if d.transient == f.transient {
+                score.transient_correct += 1;
+            } else {
+                *score.transient_wrong.entry(f.kind.label().to_owned()).or_default() += 1;
+            }
             *score.confusion.entry(f.kind.label().to_owned()).or_default().entry(d.cause.clone()).or_default() += 1;
         }
         score
@@ -430,7 +436,11 @@ impl Report {
             ));
             for (kind, causes) in &d.confusion {
                 let row: Vec<String> = causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
-                out.push_str(&format!("    {kind:<22} → {}\n", row.join(", ")));
+                let wrong = match d.transient_wrong.get(kind) {
+                    Some(n) => format!("  (transient flag wrong {n})"),
+                    None => String::new(),
+                };
+                out.push_str(&format!("    {kind:<22} → {}{wrong}\n", row.join(", ")));
             }
         }
         out

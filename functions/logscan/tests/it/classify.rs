@@ -143,6 +143,7 @@ const FIXTURES: &[Expect] = &[
     e("network/npm.log", Network, true, &[8]),
     e("network/pip.log", Network, true, &[5, 6]),
     e("network/checkout.log", Network, true, &[9, 13]),
+    e("network/checkout-timeout.log", Network, true, &[7]),
     e("network/maven.log", Network, true, &[9]),
     e("network/docker.log", Network, true, &[10, 15]),
     e("network/cargo.log", Network, true, &[6, 8]),
@@ -239,26 +240,6 @@ fn every_fixture_is_diagnosed_with_its_cause_transience_and_evidence() {
     }
 }
 
-/// What the simulator's failure kind should be diagnosed as; a test failure cannot be told from a
-/// flaky one in a single log, so `test` is accepted for flaky.
-fn accepted(kind: FailureKind) -> &'static [Cause] {
-    match kind {
-        FailureKind::Compile => &[Compilation],
-        FailureKind::TestFailure => &[Test],
-        FailureKind::FlakyTest => &[FlakyTest, Test],
-        FailureKind::Network => &[Network],
-        FailureKind::Registry => &[Network, RateLimit],
-        FailureKind::DependencyResolution => &[Dependency],
-        FailureKind::Oom => &[Resources],
-        FailureKind::DiskFull => &[Disk],
-        FailureKind::RunnerLost => &[Infrastructure],
-        FailureKind::Timeout => &[Timeout],
-        FailureKind::Permission => &[Permission],
-        FailureKind::Lint => &[Lint],
-        FailureKind::SecurityGate => &[Security],
-    }
-}
-
 #[test]
 fn every_simulator_failure_kind_with_every_tool_is_diagnosed() {
     let classifier = Classifier::new(None);
@@ -304,7 +285,7 @@ fn every_simulator_failure_kind_with_every_tool_is_diagnosed() {
                     if evidence.iter().any(|l| log.failure_lines.contains(l)) {
                         evidence_on_cause_lines += 1;
                     }
-                    if !accepted(kind).contains(&c.cause) {
+                    if !kind.expected_causes().contains(&c.cause.label()) {
                         wrong.push(format!(
                             "{}/{}/seed {seed}/{}: {}, got {} ({:.2}): {}",
                             kind.label(),

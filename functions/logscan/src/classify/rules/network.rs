@@ -45,9 +45,21 @@ pub const RULES: &[Rule] = &[
             "remote end hung up", "rpc failed", "early eof", "connect timed out", "read timed out",
             "readtimeouterror", "connecttimeouterror", "newconnectionerror", "remotedisconnected",
             "connection was closed", "unexpected eof", "socket hang up", "econnrefused", "connection refused",
-            "network is unreachable", "spurious network error", "ssl_error_syscall", "gnutls_handshake", "ssl connect error",
+            "network is unreachable", "spurious network error", "ssl_error_syscall", "gnutls_handshake", "ssl connect error", "operation timed out",
         ],
         &[],
+    )
+    .unless(LOOPBACK),
+    // git over HTTPS: fatal: unable to access 'https://github.com/o/r/': Operation timed out after ...
+    Rule::new(
+        "git.unable_to_access",
+        N,
+        High,
+        0.9,
+        &["unable to access"],
+        &[
+            r"unable to access '[^']+': (Operation timed out|Could not resolve|Failed to connect|Connection|Recv failure|OpenSSL|GnuTLS|SSL|Empty reply|The requested URL returned error: 5\d\d)",
+        ],
     )
     .unless(LOOPBACK),
     // npm: network request to https://registry.npmjs.org/x failed, reason: ...
