@@ -86,8 +86,9 @@ enum BenchCommand {
     Loadgen(bench::loadgen::LoadgenBenchArgs),
     /// Pipeline events per second through the monitor's core on one thread, and memory per series.
     Monitor(bench::monitor::MonitorBenchArgs),
-    /// Read + explain of a generated 100 MB GitHub-format job log: MB/s and peak RSS.
-    Logread(bench::logread::LogreadBenchArgs),
+    /// Logscan's whole analysis (read, classify, explain, diff) of a generated 100 MB job log: MB/s
+    /// and peak RSS.
+    Logscan(bench::logscan::LogscanBenchArgs),
     /// Log lines per second through the template miner on one thread (side by side with Drain3 in
     /// scripts/bench-mining.sh).
     Mining(bench::mining::MiningBenchArgs),
@@ -194,8 +195,8 @@ fn main() -> ExitCode {
             Command::Bench { what: BenchCommand::Mining(args) } => {
                 bench::mining::mining(args).map(|()| ExitCode::SUCCESS)
             }
-            Command::Bench { what: BenchCommand::Logread(args) } => {
-                bench::logread::logread(args).map(|()| ExitCode::SUCCESS)
+            Command::Bench { what: BenchCommand::Logscan(args) } => {
+                bench::logscan::logscan(args).map(|()| ExitCode::SUCCESS)
             }
             Command::Bench { what: BenchCommand::Sink(args) } => {
                 bench::loadgen::sink(args).await.map(|()| ExitCode::SUCCESS)

@@ -22,7 +22,7 @@
 mod bodies;
 mod load;
 pub mod loadgen;
-pub mod logread;
+pub mod logscan;
 pub mod mining;
 pub mod monitor;
 mod process;

@@ -12,8 +12,14 @@
 //! - Recall: the share of the ground truth's `E` lines (non-blank, inside fail.log) that are shown.
 //!   `C` (context) lines are not required.
 //! - Summary: mean recall over cases; `lines_shown` and `lcs_lines_shown` are sums over cases;
-//!   `reduction` = 1 - sum(lines_shown) / sum(lcs_lines_shown) (ratio of sums), and
-//!   `median_reduction` is the median of the per-case reductions (the paper's median case).
+//!   `median_reduction` is the median of the per-case reductions (1 - lines shown / LCS lines
+//!   shown), `sum_reduction` = 1 - sum(lines_shown) / sum(lcs_lines_shown) (ratio of sums).
+//! - Headline: `reduction` is the median, as in the paper ("~60% fewer lines than an LCS diff in
+//!   the median case"). The ratio of sums is reported too but is not the headline: it is dominated
+//!   by the few cases whose ground truth is a 1,000-2,400-line error block (one test report, one
+//!   stack dump), where showing the failure *is* showing those lines; with every `E` line shown
+//!   and nothing else, the ratio of sums of this dataset is at most about 0.49. Reaching 0.6 on it
+//!   means cutting those blocks, i.e. hiding failure lines to score on lines.
 
 mod lcs;
 
@@ -152,12 +158,45 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-fn run_blocking(args: &CidiffArgs) -> anyhow::Result<()> {
-    let cases = cases(&args.data)?;
-    if cases.is_empty() {
-        bail!("no case folder (pass.log, fail.log, groundtruth) under {}", args.data.display());
+/// The figures over all cases.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Mean of the per-case recalls.
+    pub recall: f64,
+    pub min_recall: f64,
+    pub lcs_recall: f64,
+    pub lines_shown: usize,
+    pub lcs_lines_shown: usize,
+    /// Median of the per-case reductions: the headline (`reduction`).
+    pub median_reduction: f64,
+    /// 1 - sum(lines shown) / sum(LCS lines shown).
+    pub sum_reduction: f64,
+}
+
+impl Summary {
+    pub fn of(results: &[CaseResult]) -> Self {
+        let n = results.len().max(1) as f64;
+        let lines_shown: usize = results.iter().map(|r| r.lines_shown).sum();
+        let lcs_lines_shown: usize = results.iter().map(|r| r.lcs_lines_shown).sum();
+        Self {
+            recall: results.iter().map(|r| r.recall).sum::<f64>() / n,
+            min_recall: results.iter().map(|r| r.recall).fold(1.0, f64::min),
+            lcs_recall: results.iter().map(|r| r.lcs_recall).sum::<f64>() / n,
+            lines_shown,
+            lcs_lines_shown,
+            median_reduction: median(results.iter().map(CaseResult::reduction).collect()),
+            sum_reduction: if lcs_lines_shown == 0 { 0.0 } else { 1.0 - lines_shown as f64 / lcs_lines_shown as f64 },
+        }
     }
-    eprintln!("cidiff: {} cases in {}", cases.len(), args.data.display());
+}
+
+/// Every case of the dataset under `root`; a case that cannot be scored is skipped with a notice.
+pub fn evaluate_all(root: &Path) -> anyhow::Result<Vec<CaseResult>> {
+    let cases = cases(root)?;
+    if cases.is_empty() {
+        bail!("no case folder (pass.log, fail.log, groundtruth) under {}", root.display());
+    }
+    eprintln!("cidiff: {} cases in {}", cases.len(), root.display());
     let mut results = Vec::new();
     for (name, dir) in &cases {
         match evaluate_case(name, dir) {
@@ -165,14 +204,20 @@ fn run_blocking(args: &CidiffArgs) -> anyhow::Result<()> {
             Err(e) => eprintln!("cidiff: {name}: skipped: {e:#}"),
         }
     }
-    let n = results.len().max(1) as f64;
-    let recall = results.iter().map(|r| r.recall).sum::<f64>() / n;
-    let lcs_recall = results.iter().map(|r| r.lcs_recall).sum::<f64>() / n;
-    let shown: usize = results.iter().map(|r| r.lines_shown).sum();
-    let lcs_shown: usize = results.iter().map(|r| r.lcs_lines_shown).sum();
-    let reduction = if lcs_shown == 0 { 0.0 } else { 1.0 - shown as f64 / lcs_shown as f64 };
-    let median_reduction = median(results.iter().map(CaseResult::reduction).collect());
-    let min_recall = results.iter().map(|r| r.recall).fold(1.0, f64::min);
+    Ok(results)
+}
+
+fn run_blocking(args: &CidiffArgs) -> anyhow::Result<()> {
+    let results = evaluate_all(&args.data)?;
+    let Summary {
+        recall,
+        min_recall,
+        lcs_recall,
+        lines_shown: shown,
+        lcs_lines_shown: lcs_shown,
+        median_reduction,
+        sum_reduction,
+    } = Summary::of(&results);
 
     if args.json {
         let groups: Map<String, Value> = results
@@ -186,8 +231,9 @@ fn run_blocking(args: &CidiffArgs) -> anyhow::Result<()> {
             })
             .collect();
         let summary = json!({"recall": recall, "lines_shown": shown, "lcs_lines_shown": lcs_shown,
-                             "reduction": reduction, "median_reduction": median_reduction,
-                             "lcs_recall": lcs_recall, "min_recall": min_recall, "cases": results.len()});
+                             "reduction": median_reduction, "median_reduction": median_reduction,
+                             "sum_reduction": sum_reduction, "lcs_recall": lcs_recall,
+                             "min_recall": min_recall, "cases": results.len()});
         println!("{}", serde_json::to_string(&json!({"eval": "cidiff", "summary": summary, "groups": groups}))?);
         return Ok(());
     }
@@ -210,13 +256,16 @@ fn run_blocking(args: &CidiffArgs) -> anyhow::Result<()> {
     println!(
         "\nmean recall {recall:.3} (min {min_recall:.3}; LCS diff {lcs_recall:.3}); lines shown {shown} vs LCS {lcs_shown}"
     );
-    println!("reduction: ratio of sums {reduction:.3}, median of per-case reductions {median_reduction:.3}");
+    println!(
+        "reduction (headline: median of per-case reductions) {median_reduction:.3}; ratio of sums {sum_reduction:.3}"
+    );
     println!(
         "published (CiDiff, ISSTA 2025): ~60% fewer lines than an LCS diff in the median case, keeping the failure lines"
     );
     println!(
-        "target: recall ≥ 0.90 and reduction ≥ 0.60 -> {}",
-        if recall >= 0.9 && reduction >= 0.6 && median_reduction >= 0.6 { "PASS" } else { "FAIL" }
+        "target: recall ≥ 0.90 and median reduction ≥ 0.60 -> {}; ratio of sums ≥ 0.60 too -> {}",
+        if recall >= 0.9 && median_reduction >= 0.6 { "PASS" } else { "FAIL" },
+        if recall >= 0.9 && sum_reduction >= 0.6 { "PASS" } else { "FAIL" }
     );
     Ok(())
 }
@@ -235,5 +284,33 @@ mod tests {
     fn median_of_even_and_odd_counts() {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    /// The dataset's folder: `../shared/datasets/cidiff` next to the repository. Missing: skipped
+    /// with a notice, or a failure under CI (`CI=true`).
+    fn dataset() -> Option<PathBuf> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cidiff");
+        if path.is_dir() {
+            return Some(path);
+        }
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("dataset {} is missing under CI", path.display());
+        }
+        eprintln!("skipping: dataset {} is missing", path.display());
+        None
+    }
+
+    /// The default diff keeps the ground truth's failure lines and shows far fewer lines than an
+    /// LCS diff (floors just below what it reaches: recall 0.908, median reduction 0.655).
+    #[test]
+    fn the_diff_keeps_failure_lines_and_beats_lcs_on_the_dataset() {
+        let Some(root) = dataset() else { return };
+        let results = evaluate_all(&root).expect("the dataset is read");
+        assert!(results.len() >= 20, "{} cases scored", results.len());
+        let s = Summary::of(&results);
+        assert!(s.recall >= 0.90, "mean recall {:.3}", s.recall);
+        assert!(s.median_reduction >= 0.62, "median reduction {:.3}", s.median_reduction);
+        assert!(s.sum_reduction >= 0.45, "ratio-of-sums reduction {:.3}", s.sum_reduction);
+        assert!(s.lines_shown < s.lcs_lines_shown);
     }
 }

@@ -50,6 +50,11 @@ pub struct LogchunksArgs {
     /// Also print, on stderr, each log's labelled and retrieved line ranges and its zero-shot score.
     #[arg(long)]
     pub per_log: bool,
+    /// Write, into this folder, one `<Language>_<owner@repo>.jsonl` per repository: a JSON line per
+    /// labelled log with its lines, the labelled occurrences, the retrieved lines and the
+    /// zero-shot F1 (for studying misses).
+    #[arg(long)]
+    pub dump: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: LogchunksArgs) -> anyhow::Result<()> {
@@ -120,7 +125,10 @@ fn run_blocking(args: &LogchunksArgs) -> anyhow::Result<()> {
             .chunks(repos.len().div_ceil(threads))
             .map(|chunk| {
                 scope.spawn(move || {
-                    chunk.iter().map(|repo| evaluate_repo(&args.data, repo, args.per_log)).collect::<Vec<_>>()
+                    chunk
+                        .iter()
+                        .map(|repo| evaluate_repo(&args.data, repo, args.per_log, args.dump.as_deref()))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -209,7 +217,13 @@ fn triple(p: &Prf) -> String {
 
 /// Reads and scores every log of one repository in both modes; also returns how many chunks
 /// could not be located.
-fn evaluate_repo(root: &std::path::Path, repo: &Repo, per_log: bool) -> (String, Vec<LogResult>, usize) {
+fn evaluate_repo(
+    root: &std::path::Path,
+    repo: &Repo,
+    per_log: bool,
+    dump_to: Option<&std::path::Path>,
+) -> (String, Vec<LogResult>, usize) {
+    let mut dump = Vec::new();
     let config = ReaderConfig { carriage_return: CarriageReturn::LineBreak, ..ReaderConfig::default() };
     let mut labelled: Vec<Labelled> = Vec::new();
     let mut unlocated = 0;
@@ -251,6 +265,12 @@ fn evaluate_repo(root: &std::path::Path, repo: &Repo, per_log: bool) -> (String,
                 zero.f1
             );
         }
+        if dump_to.is_some() {
+            let texts: Vec<&str> = log.lines.iter().map(|l| l.text.as_str()).collect();
+            let numbers: Vec<u32> = log.lines.iter().map(|l| l.number).collect();
+            dump.push(json!({"repo": repo.name, "k": k, "numbers": numbers, "texts": texts,
+                "labelled": log.occurrences, "retrieved": found, "f1": zero.f1}));
+        }
         let few = (k > 0).then(|| {
             let mut hints = Hints::default();
             for example in &labelled[k.saturating_sub(FEW_SHOT_EXAMPLES)..k] {
@@ -263,6 +283,13 @@ fn evaluate_repo(root: &std::path::Path, repo: &Repo, per_log: bool) -> (String,
             score(&retrieved(&explainer.finish()), &log.occurrences)
         });
         results.push(LogResult { zero, few });
+    }
+    if let Some(folder) = dump_to {
+        let file = folder.join(repo.name.replace('/', "_") + ".jsonl");
+        let text: String = dump.iter().map(|d| format!("{d}\n")).collect();
+        if let Err(e) = std::fs::create_dir_all(folder).and_then(|()| std::fs::write(&file, text)) {
+            eprintln!("logchunks: {}: {e}", file.display());
+        }
     }
     (repo.name.clone(), results, unlocated)
 }
@@ -353,6 +380,9 @@ fn locate(lines: &[LogLine], chunk: &[String], bare_sgr: bool) -> Vec<Vec<u32>> 
 mod tests {
     use super::*;
 
+    /// Zero-shot F1 floor of the quarter-of-the-dataset test.
+    const FLOOR: f64 = 0.55;
+
     fn log(text: &str) -> Vec<LogLine> {
         let config = ReaderConfig { carriage_return: CarriageReturn::LineBreak, ..ReaderConfig::default() };
         read_lines(text.as_bytes(), config).unwrap_or_default()
@@ -363,6 +393,33 @@ mod tests {
         let lines = log("setup\n[\u{1b}[31merror\u{1b}[0m] a.scala:3: boom\r\r\n\n  at x\ndone: failed\nnext\n");
         let chunk = chunk_lines("error] a.scala:3: boom\n\n  at x  \ndone", false);
         assert_eq!(locate(&lines, &chunk, false), vec![vec![2, 5, 6]]);
+    }
+
+    const DATASETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets");
+
+    /// Zero-shot on a fixed quarter of the repositories (every fourth, in name order), so that it
+    /// stays fast in debug builds. The floor is just below what the explainer reaches there.
+    #[test]
+    fn zero_shot_f1_on_a_quarter_of_the_repositories_stays_above_its_floor() {
+        let root = std::path::PathBuf::from(DATASETS).join("logchunks");
+        if !root.join("labels").is_dir() {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("dataset {} is missing under CI", root.display());
+            }
+            eprintln!("skipping: dataset {} is missing", root.display());
+            return;
+        }
+        let repos = corpus::load(&root).expect("the LogChunks folder loads");
+        assert_eq!(repos.len(), 40, "repositories with logs present");
+        let results: Vec<LogResult> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                repos.iter().step_by(4).map(|repo| scope.spawn(|| evaluate_repo(&root, repo, false, None).1)).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("a repository's evaluation panicked")).collect()
+        });
+        assert!(results.len() >= 90, "{} logs", results.len());
+        let zero = Prf::mean(results.iter().map(|r| &r.zero));
+        eprintln!("zero-shot on every fourth repository: {zero:?}");
+        assert!(zero.f1 >= FLOOR, "zero-shot F1 {:.3} < {FLOOR}", zero.f1);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! For every ground-truth variant present ([`dataset::VARIANTS`]) and every system in it, a fresh
 //! [`Miner`] with the default configuration (the one configuration used for every log source) is
 //! fed the `Content` column of the structured CSV, line by line, in order. Each line's group is the
-//! id `insert` returned; its template is that template's final text. The eval is the only code that
+//! id `insert` returned, resolved after the whole log is mined ([`Miner::resolve`]: templates the
+//! miner merged later take their lines along), so the grouping scored is the miner's final one; a
+//! line's template is that template's final text. The eval is the only code that
 //! reads the labels. Scores are GA, FGA, PA and FTA ([`metrics`]), per system and averaged over the
 //! systems present.
 
@@ -67,6 +69,9 @@ pub fn evaluate_log(log: &StructuredLog, config: &MinerConfig) -> SystemResult {
     let started = Instant::now();
     let ids: Vec<TemplateId> = log.rows.iter().map(|r| miner.insert(&r.content)).collect();
     let mining_seconds = started.elapsed().as_secs_f64();
+    // The grouping reported is the miner's final one: templates merged after a line was inserted
+    // take its line along.
+    let ids: Vec<TemplateId> = ids.into_iter().map(|id| miner.resolve(id)).collect();
     let labelled: Vec<Labelled<TemplateId>> = log
         .rows
         .iter()
@@ -231,8 +236,8 @@ mod tests {
         assert_eq!(variant, "loghub_original");
         let results: Vec<SystemResult> = logs.iter().map(|l| evaluate_log(l, &MinerConfig::default())).collect();
         let ga = mean(&results, |s| s.ga);
-        // A regression floor under the measured 0.974 (the table in docs and the eval's report).
-        assert!(ga >= 0.97, "GA mean {ga}");
+        // A regression floor under the measured 0.9893 (the miner's module docs and the eval's report).
+        assert!(ga >= 0.985, "GA mean {ga}");
         let report = json_report(&[(variant.clone(), results)]);
         assert!(report["summary"]["loghub_original.GA"].as_f64().is_some());
         assert!(report["groups"]["loghub_original/HDFS"]["FTA"].as_f64().is_some());

@@ -1,22 +1,31 @@
 //! The chunk of a failed log that explains the failure, from that log alone (no passing run).
 //!
 //! Lines are fed one at a time to an [`Explainer`]; its state is bounded (the blocks kept so far,
-//! each capped, and a count per line shape), so a 100 MB log is fine.
+//! each capped, a count per line shape, and a few lines of the current section), so a 100 MB log
+//! is fine.
 //!
-//! 1. Each line gets a base score from what it says ([`vocab`]): `##[error]` annotations, the
-//!    failure vocabulary (error, failed, exception, fatal, panicked, Traceback, assertion, ...) and
-//!    tool patterns (`error[E0425]`, `npm ERR!`, pytest `E   `, `--- FAIL`, `[ERROR]`,
-//!    `FAILURE:`, `make: ***`, `file:line: error`). Low-information lines (`Process completed
-//!    with exit code 1.`, npm's boilerplate) score little, and summary lines that report zero
-//!    failures score nothing.
-//! 2. Lines are grouped into blocks: a block opens at a scoring line and goes on over blank
-//!    lines, indented lines and stack frames, and over at most [`GAP`] other lines; it ends after
-//!    that, without its trailing unscored lines.
-//! 3. When the log ends, each block is scored: its best line, a little for its other scoring
-//!    lines, rarity (a line whose shape occurs many times in this log is noise), position (the
-//!    end of the log, and the lines just before the first failing-exit marker, where the failing
-//!    step stops), then the best block is returned, cut to [`MAX_CHUNK_LINES`] around its
-//!    strongest lines.
+//! 1. Each line gets a score from what it says ([`vocab::chunk_score`]): `##[error]`
+//!    annotations, the failure vocabulary (error, failed, exception, fatal, panicked, Traceback,
+//!    assertion, ...) and tool formats (`error[E0425]`, `npm ERR!`, pytest `E   `, `--- FAIL`,
+//!    `[ERROR]`, minitest's `Failure:`, TAP's `not ok`, `file:line: error`). Lines that say a
+//!    command failed but not why (exit markers, `make: ***`, test totals, `BUILD FAILED`, npm's
+//!    boilerplate) score little; passing tests, package managers' progress lines and summaries
+//!    that report zero failures score nothing; warnings and an application's own log records
+//!    are capped below a tool's report.
+//! 2. The log is cut into sections: a GitHub Actions step, or the output of one Travis command
+//!    (`$ make test` ... `The command "make test" exited with 2.`). The first failing-exit
+//!    marker names the failing section; without one (a log cut short), the last section is.
+//! 3. Inside a section, lines are grouped into blocks: a block opens at a scoring line (with the
+//!    less indented line just above it, which often names the file or test) and goes on over
+//!    blank lines, indented lines and stack frames, and over at most [`GAP`] other lines; it
+//!    ends there without its trailing unscored lines, or at a wrap-up line, or at the section's
+//!    end.
+//! 4. Each block of the failing section is scored (its best line, a little for its other scoring
+//!    lines, rarity: a line whose shape occurs many times in the log is noise) and the first
+//!    block that is nearly as strong as the strongest is the chunk: tools report a failure when
+//!    it happens and summarise it at the end, and the first report is the cause. It is cut to
+//!    [`MAX_CHUNK_LINES`] around its strongest lines. When nothing in the failing section
+//!    scores, its last lines are the chunk.
 //!
 //! Optional [`Hints`] (the shapes of chunks labelled in earlier logs of the same job) add to the
 //! score of lines that look like them; without hints the explainer uses nothing but the log.
@@ -31,12 +40,12 @@ use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::line::{LineKind, LogLine};
-use vocab::{Reason, line_score};
+use vocab::Reason;
 
 /// Unscored, non-continuation lines a block may span before it ends.
 pub const GAP: usize = 2;
 /// Longest chunk returned.
-pub const MAX_CHUNK_LINES: usize = 40;
+pub const MAX_CHUNK_LINES: usize = 160;
 /// Lines stored per block (a block can go on longer; its stored lines are its first ones).
 const MAX_BLOCK_LINES: usize = 160;
 /// Blocks kept while reading: the strongest ones, and always the latest ones.
@@ -132,12 +141,18 @@ struct Block {
     /// Lines since `last_kept` that were neither scoring, blank nor continuations.
     gap: usize,
     best: f64,
+    /// The section (step or command) the block is in.
+    section: u32,
 }
 
-impl Block {
-    fn first(&self) -> u32 {
-        self.entries.first().map_or(0, |e| e.line.number)
-    }
+/// The first failing-exit marker and what was seen of its section.
+#[derive(Debug, Clone)]
+struct Failing {
+    step: Option<Arc<str>>,
+    /// The section's blocks.
+    blocks: Vec<Block>,
+    /// The section's last output lines.
+    tail: Vec<Entry>,
 }
 
 /// The streaming explainer. Feed every line of the log with [`Explainer::push`], then call
@@ -148,11 +163,22 @@ pub struct Explainer {
     open: Option<Block>,
     blocks: VecDeque<Block>,
     shapes: FxHashMap<u64, u32>,
-    /// The first failing-exit marker: its line number and step.
-    failing: Option<(u32, Option<Arc<str>>)>,
+    failing: Option<Failing>,
     total: u32,
     previous_blank: bool,
+    /// The current section: a step (GitHub Actions) or a command's output (Travis `$ command`).
+    section: u32,
+    section_step: Option<Arc<str>>,
+    /// The last non-blank output line.
+    previous: Option<Entry>,
+    /// Inside a multi-line Travis exit marker.
+    in_marker: bool,
+    /// The current section's last non-blank output lines.
+    tail: VecDeque<Entry>,
 }
+
+/// Output lines remembered at the end of each section (the chunk when nothing in it scores).
+const TAIL_LINES: usize = 8;
 
 impl Explainer {
     pub fn new() -> Self {
@@ -174,20 +200,61 @@ impl Explainer {
                 *self.shapes.entry(shape).or_default() += 1;
             }
         }
-        let (mut base, reason) = line_score(line);
+        // Travis repeats a multi-line command in its exit marker: `The command "bash -c "` ...
+        // `" exited with 1.`; the lines between are the command, not output.
+        let in_marker = self.in_marker;
+        if in_marker || (line.text.starts_with("The command \"") && !vocab::is_failing_exit(&line.text)) {
+            let rest = if in_marker { line.text.as_str() } else { line.text.get(13..).unwrap_or_default() };
+            self.in_marker = !rest.starts_with('"') && !rest.contains("\" exited") && !rest.contains("\" failed");
+            if self.in_marker || !vocab::is_failing_exit(&line.text) {
+                self.close();
+                return;
+            }
+        }
+        let structure = vocab::is_ci_structure(&line.text);
+        if line.step != self.section_step || (line.step.is_none() && vocab::is_command_echo(&line.text)) {
+            self.close();
+            self.section += 1;
+            self.section_step = line.step.clone();
+            self.tail.clear();
+        }
+        let (mut base, reason) = vocab::chunk_score(line);
         if reason == Reason::ExitCode && self.failing.is_none() {
-            self.failing = Some((line.number, line.step.clone()));
+            self.close();
+            let section = self.section;
+            self.failing = Some(Failing {
+                step: line.step.clone(),
+                blocks: self.blocks.iter().filter(|b| b.section == section).cloned().collect(),
+                tail: self.tail.iter().cloned().collect(),
+            });
         }
         base += self.hints.bonus(&line.text);
-        let continuation = !blank && vocab::is_continuation(&line.text, self.previous_blank);
-        // Exit markers and boilerplate say a step failed, not why: they neither open nor extend a block.
-        let telling = base > 0.0 && !matches!(reason, Reason::ExitCode | Reason::Boilerplate);
+        let continuation =
+            !blank && vocab::continues_report(&line.text, self.previous_blank) && !vocab::is_passing(&line.text);
+        // Exit markers say a step failed, not why: they neither open nor extend a block.
+        let telling = base > 0.0 && reason != Reason::ExitCode;
         self.previous_blank = blank;
         let entry = || Entry { line: truncated(line), base, reason, shape };
+        let previous = self.previous.take();
+        if !blank && !structure && reason != Reason::ExitCode {
+            self.previous = Some(entry());
+            if self.tail.len() == TAIL_LINES {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(entry());
+        }
+        if structure || reason == Reason::ExitCode {
+            self.close();
+            return;
+        }
 
+        // A wrap-up or boilerplate line ends a report: it closes the block it follows.
+        let wrap_up = matches!(reason, Reason::Boilerplate);
+        if wrap_up && self.open.as_ref().is_some_and(|b| b.best > base) {
+            self.close();
+        }
         if let Some(block) = self.open.as_mut() {
-            let same_step = block.entries.first().is_none_or(|e| e.line.step == line.step);
-            if same_step && (telling || continuation || blank) {
+            if telling || continuation || blank {
                 if block.entries.len() < MAX_BLOCK_LINES {
                     block.entries.push(entry());
                 }
@@ -198,7 +265,7 @@ impl Explainer {
                 block.best = block.best.max(base);
                 return;
             }
-            if same_step && block.gap < GAP && line.kind != LineKind::Group {
+            if block.gap < GAP && line.kind != LineKind::Group {
                 block.gap += 1;
                 if block.entries.len() < MAX_BLOCK_LINES {
                     block.entries.push(entry());
@@ -208,7 +275,18 @@ impl Explainer {
             self.close();
         }
         if telling {
-            self.open = Some(Block { entries: vec![entry()], last_kept: line.number, gap: 0, best: base });
+            // The line just above a report often names what failed (a file, a test) without
+            // failure words: it belongs to the report when it is less indented.
+            let mut entries = Vec::with_capacity(8);
+            if let Some(previous) = previous
+                && previous.line.number + 1 == line.number
+                && previous.base <= 0.0
+                && indent(&previous.line.text) < indent(&line.text)
+            {
+                entries.push(previous);
+            }
+            entries.push(entry());
+            self.open = Some(Block { entries, last_kept: line.number, gap: 0, best: base, section: self.section });
         }
     }
 
@@ -235,6 +313,7 @@ impl Explainer {
         1.0 / (1.0 + 0.35 * f64::from(count).ln())
     }
 
+    /// A block's strength: its best line, and a little for its other scoring lines.
     fn block_score(&self, block: &Block) -> f64 {
         let mut best = 0.0_f64;
         let mut sum = 0.0;
@@ -243,33 +322,37 @@ impl Explainer {
             best = best.max(s);
             sum += s.max(0.0);
         }
-        let total = f64::from(self.total.max(1));
-        let position = f64::from(block.last_kept) / total;
-        let mut score = best + 0.4 * (1.0 + sum - best).ln() + 1.5 * position.powi(3);
-        if let Some((marker, step)) = &self.failing {
-            if block.last_kept < *marker {
-                let distance = f64::from(marker - block.last_kept);
-                let same_step = step.is_some() && block.entries.first().is_some_and(|e| &e.line.step == step);
-                score += if same_step { 1.5 } else { 1.5 * (1.0 - distance / 300.0).max(0.0) };
-            } else if block.first() > *marker {
-                score *= 0.6;
-            }
-        }
-        score
+        best + 0.4 * (1.0 + sum - best).ln()
     }
 
     pub fn finish(mut self) -> Explanation {
         self.close();
-        let failing_step = self.failing.as_ref().and_then(|(_, s)| s.clone());
-        let best = self
-            .blocks
-            .iter()
-            .map(|b| (self.block_score(b), b))
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.last_kept.cmp(&b.1.last_kept)));
-        let Some((score, block)) = best else {
-            return Explanation { lines: Vec::new(), score: 0.0, failing_step, total_lines: self.total };
+        let failing_step = self.failing.as_ref().and_then(|f| f.step.clone());
+        // The failing section's reports; without a failing-exit marker (a log cut short, a CI
+        // system that prints none), the last section's. When nothing in the failing section
+        // scores, its last lines are the chunk (a linter's plain `file:12: line too long`).
+        let (candidates, tail): (Vec<&Block>, Vec<&Entry>) = match &self.failing {
+            Some(f) => (f.blocks.iter().collect(), f.tail.iter().collect()),
+            None => (self.blocks.iter().filter(|b| b.section == self.section).collect(), Vec::new()),
         };
-        let entries = trim_window(&block.entries, |e| e.base * self.rarity(e.shape));
+        let scored: Vec<(f64, &Block)> = candidates.into_iter().map(|b| (self.block_score(b), b)).collect();
+        let strongest = scored.iter().map(|s| s.0).fold(0.0_f64, f64::max);
+        // The first strong report: tools report failures as they happen, and the first is the cause.
+        let best = scored.into_iter().find(|s| s.0 >= FIRST_STRONG * strongest);
+        let Some((score, block)) = best else {
+            let lines: Vec<ScoredLine> = tail
+                .iter()
+                .rev()
+                .take(FALLBACK_LINES)
+                .rev()
+                .map(|e| ScoredLine { line: e.line.clone(), score: e.base.max(0.0), reason: e.reason })
+                .collect();
+            return Explanation { lines, score: 0.0, failing_step, total_lines: self.total };
+        };
+        // A wrap-up that opened the block (`rake aborted!`) gives way to the message after it.
+        let lead = block.entries.iter().take_while(|e| e.reason == Reason::Boilerplate).count();
+        let entries = if lead < block.entries.len() { &block.entries[lead..] } else { &block.entries[..] };
+        let entries = trim_window(entries, |e| e.base * self.rarity(e.shape));
         let lines = entries
             .iter()
             .map(|e| ScoredLine { line: e.line.clone(), score: e.base.max(0.0), reason: e.reason })
@@ -278,21 +361,33 @@ impl Explainer {
     }
 }
 
+/// A block is strong when its score is at least this share of the strongest block's; the first
+/// strong block of the failing section is the chunk.
+const FIRST_STRONG: f64 = 0.9;
+/// Lines returned from the end of the failing section when nothing in it scores.
+const FALLBACK_LINES: usize = 2;
+
 /// The [`MAX_CHUNK_LINES`] consecutive entries with the highest total score.
 fn trim_window(entries: &[Entry], score: impl Fn(&Entry) -> f64) -> &[Entry] {
-    if entries.len() <= MAX_CHUNK_LINES {
+    let max_chunk = MAX_CHUNK_LINES;
+    if entries.len() <= max_chunk {
         return entries;
     }
     let scores: Vec<f64> = entries.iter().map(|e| score(e).max(0.0)).collect();
-    let mut sum: f64 = scores[..MAX_CHUNK_LINES].iter().sum();
+    let mut sum: f64 = scores[..max_chunk].iter().sum();
     let (mut best, mut at) = (sum, 0);
-    for start in 1..=entries.len() - MAX_CHUNK_LINES {
-        sum += scores[start + MAX_CHUNK_LINES - 1] - scores[start - 1];
+    for start in 1..=entries.len() - max_chunk {
+        sum += scores[start + max_chunk - 1] - scores[start - 1];
         if sum > best + 1e-9 {
             (best, at) = (sum, start);
         }
     }
-    &entries[at..at + MAX_CHUNK_LINES]
+    &entries[at..at + max_chunk]
+}
+
+/// Leading whitespace of a line, in bytes.
+fn indent(text: &str) -> usize {
+    text.len() - text.trim_start().len()
 }
 
 /// Explains a whole log already in memory.

@@ -142,6 +142,165 @@ pub fn is_continuation(text: &str, previous_blank: bool) -> bool {
     CONTINUATION.as_ref().is_some_and(|c| c.is_match(text))
 }
 
+/// A CI system's line saying that a command or step exited non-zero: Travis' `The command "make"
+/// exited with 2.` (also `failed and exited with 2`, `failed 3 times.`, and the last line of a
+/// multi-line command, `" exited with 1.`), GitHub Actions' `Process completed with exit code 1.`.
+static FAILING_EXIT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r#"^(##\[error\])?Process completed with exit code [1-9]|^The command ".*" (exited|failed and exited|failed) with [1-9]|"#,
+        r#"^The command ".*" failed \d+ times|^" (exited|failed and exited|failed) with [1-9]"#
+    ))
+    .ok()
+});
+
+/// Lines a tool prints after its failure report, to say that something failed but not what:
+/// make's `*** [target] Error 2`, test-run totals, `BUILD FAILED`, rake's `rake aborted!`, the
+/// exceptions build tools raise when tests failed. Matched against the lower-cased line.
+const WRAP_UP_PATTERN: [&str; 9] = [
+    r"^(\S+: )?make(\[\d+\])?: \*\*\*|recipe for target .* failed|^rake aborted!|",
+    r"testsfailedexception|tests? unsuccessful|^\[error\] total time|^\[error\] failed tests:|",
+    r"^\[error\] failed: total|\*\*\* \d+ tests? failed \*\*\*|^(\[info\] )?tests: succeeded|",
+    r"one or more tests failed|\bbuild failed\b|^failure: build failed|build failure|",
+    r"there (were|was) (\d+ )?test failures|^tests run: \d+, failures|\d+ examples?, \d+ failures?|",
+    r"^(failed|ok)\s+\(failures=|^=+ .*\b\d+ failed\b|^failures!$|^errors!$|^fail$|^fail\s+\S+\s+[\d.]+s$|",
+    r"exit(ed)? (status|code) \d+|^npm err! test failed|^error command failed|errors occurred!?$|",
+    r"compilation terminated|^error: could not compile|^error: aborting due to|^\d+ errors? generated|",
+    r"^(test result|test suite|tests?): failed\b|^\d+ (tests?|specs?|scenarios?)\b.*\bfail|\b\d+ failing$",
+];
+static WRAP_UP: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(&WRAP_UP_PATTERN.concat()).ok());
+
+/// A command the CI system echoes before running it (Travis `$ make test`): a new command's output
+/// follows.
+pub fn is_command_echo(text: &str) -> bool {
+    text.starts_with("$ ")
+}
+
+/// The CI system's own bookkeeping (Travis' fold and timer markers, echoed commands): never part
+/// of a chunk.
+pub fn is_ci_structure(text: &str) -> bool {
+    text.starts_with("travis_") || is_command_echo(text) || text.starts_with("Done. Your build exited")
+}
+
+/// Whether the line says a command or step exited non-zero (see [`FAILING_EXIT`]).
+pub fn is_failing_exit(text: &str) -> bool {
+    let text = text.trim();
+    let candidate = text.starts_with("The command") || text.starts_with('"') || text.contains("Process completed");
+    candidate && FAILING_EXIT.as_ref().is_some_and(|r| r.is_match(text))
+}
+
+/// Lines that report a success (`--- PASS: TestX`, `ok  pkg`, `[+] test`, `✓ test`): whatever
+/// words they contain, they are not the failure.
+static PASSING: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^(--- PASS|=== RUN|PASS\b|ok\s|\[\+\]|✓|✔|\[\s*(OK|PASS|PASSED)\s*\])|\.\.\. ?(ok|passed)$| PASSED\b")
+        .ok()
+});
+
+/// Whether the line reports a success (see [`PASSING`]).
+pub fn is_passing(text: &str) -> bool {
+    PASSING.as_ref().is_some_and(|r| r.is_match(text.trim()))
+}
+
+/// Whether the line says it is a warning (`[warn]`, `[WARNING]`, `warning:`, `WARN`, apt's `W:`),
+/// whatever else it mentions.
+pub fn is_warning(text: &str) -> bool {
+    let t = text.trim_start();
+    let lower = |n: usize| t.get(..n).map(str::to_ascii_lowercase);
+    ["[warn]", "[warning]", "warning:", "warn:", "warn ", "w: "].iter().any(|p| lower(p.len()).as_deref() == Some(p))
+}
+
+/// Whether the line wraps up a failure reported above it (see [`WRAP_UP`]).
+pub fn is_wrap_up(text: &str) -> bool {
+    WRAP_UP.as_ref().is_some_and(|r| r.is_match(&text.trim().to_ascii_lowercase()))
+}
+
+/// Failure reports of test runners and tools that the general vocabulary misses or underrates:
+/// minitest's `Failure:`/`Error:` headers, Pester's `[-] test`, pytest's `____ test_x ____`
+/// section headers, TAP's `not ok 3 no errors` (whatever its title says), mocha's and rspec's
+/// numbered failures (`  1) suite`), `No Rakefile found`.
+static REPORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^\s*(\d+\) )?(Failure|Error|Failures|Errors):$|^not ok \d|^\s*\[-\] \S|^_{3,} .+ _{3,}$|^\s*\d+\) \S|",
+        r"^([Nn]o \S+ found|\S+: (command )?not found)\b"
+    ))
+    .ok()
+});
+
+/// Progress lines of package managers and build tools (`Downloaded quick-error v1.2`,
+/// `Compiling error-chain`, `Collecting`, `Requirement already satisfied`): crate or package
+/// names may contain failure words, the line never reports a failure.
+static PROGRESS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^\s*(Downloaded|Downloading|Compiling|Checking|Fresh|Installing|Installed|Updating|Fetching|Fetched|",
+        r"Unpacking|Setting up|Selecting|Preparing|Collecting|Requirement already satisfied|Using|Get:\d+|Hit:\d+|",
+        r"Successfully (installed|built)|Building wheel|Created wheel|Stored in|Processing|Resolving|Linking|",
+        r"Documenting|Adding|Locking|Removing|Building|Built|Loading|Pulling|Extracting|Pull complete|Waiting|",
+        r"Receiving objects|Resolving deltas|remote: )\b"
+    ))
+    .ok()
+});
+
+/// Records of an application's own logger (`Apr 12 14:46:57.837 ERROR ...`, `2019-07-05 07:41:12
+/// [error] ...`, `ERROR flashlight: ...`): a program under test logs errors all the time; a test
+/// runner's or a tool's report says what failed.
+static LOG_RECORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^\[?(\d{4}-\d\d-\d\d[ T]|\d{4}/\d\d/\d\d |[A-Z][a-z]{2} +\d+ |\d\d:\d\d:\d\d)|",
+        r"^(ERROR|WARN|WARNING|INFO|DEBUG|TRACE|CRITICAL|FATAL) +[\w.\-]+: "
+    ))
+    .ok()
+});
+
+/// Highest score of a line of an application's log.
+const LOG_RECORD_SCORE: f64 = 1.5;
+
+/// A line's score for the explainer: [`line_score`] corrected with what the explainer knows of
+/// reports (a failing-exit marker, a passing test, a warning, a wrap-up, a test runner's failure
+/// header, a progress line).
+pub fn chunk_score(line: &LogLine) -> (f64, Reason) {
+    let text = line.text.as_str();
+    if is_ci_structure(text) {
+        return (0.0, Reason::Context);
+    }
+    if is_failing_exit(text) {
+        return (0.8, Reason::ExitCode);
+    }
+    let (base, reason) = line_score(line);
+    if line.kind != LineKind::Output || reason == Reason::ExitCode {
+        return (base, reason);
+    }
+    if base > 0.0 && (is_passing(text) || PROGRESS.as_ref().is_some_and(|r| r.is_match(text))) {
+        return (0.0, Reason::Context);
+    }
+    if base > WARNING_SCORE && is_warning(text) {
+        return (WARNING_SCORE, Reason::Warning);
+    }
+    if base > 0.0 && is_wrap_up(text) {
+        return (WRAP_UP_SCORE, Reason::Boilerplate);
+    }
+    if base > LOG_RECORD_SCORE && LOG_RECORD.as_ref().is_some_and(|r| r.is_match(text)) {
+        return (LOG_RECORD_SCORE, reason);
+    }
+    if base < 3.0 && REPORT.as_ref().is_some_and(|r| r.is_match(text)) {
+        return (3.0, Reason::Tool);
+    }
+    (base, reason)
+}
+
+/// Highest score of a line that says it is a warning.
+const WARNING_SCORE: f64 = 0.8;
+/// Score of a line that wraps up a failure reported elsewhere.
+pub const WRAP_UP_SCORE: f64 = 0.6;
+
+/// Ruby's backtrace frames (`/path/file.rb:15:in `eval'`).
+static RUBY_FRAME: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\S+:\d+:in `").ok());
+
+/// [`is_continuation`], also behind sbt's and similar tools' level prefix (`[info]   at x`), and
+/// the frames of backtraces printed without indentation.
+pub fn continues_report(text: &str, previous_blank: bool) -> bool {
+    let unprefixed = ["[info] ", "[error] ", "[warn] ", "[debug] "].iter().find_map(|p| text.strip_prefix(p));
+    is_continuation(unprefixed.unwrap_or(text), previous_blank) || RUBY_FRAME.as_ref().is_some_and(|r| r.is_match(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +309,13 @@ mod tests {
     fn every_pattern_compiles() {
         assert!(TRIGGER.is_some());
         assert!(CONTINUATION.is_some());
+        assert!(FAILING_EXIT.is_some());
+        assert!(WRAP_UP.is_some());
+        assert!(PASSING.is_some());
+        assert!(REPORT.is_some());
+        assert!(PROGRESS.is_some());
+        assert!(RUBY_FRAME.is_some());
+        assert!(LOG_RECORD.is_some());
         assert_eq!(RULES.len(), 13);
     }
 }

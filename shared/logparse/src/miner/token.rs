@@ -24,14 +24,45 @@ pub fn mask_line(line: &str, out: &mut String, spans: &mut Vec<(u32, u32)>) {
     out.clear();
     spans.clear();
     let mut prev_var = false;
-    for token in line.split_ascii_whitespace() {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    // One pass over the bytes: split on ASCII whitespace, and note on the way what the masking
+    // checks need, so that plain words cost nothing more.
+    loop {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == bytes.len() {
+            break;
+        }
+        let start = i;
+        let mut shape = Shape::default();
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            match bytes[i] {
+                b'0'..=b'9' => shape.digit = true,
+                b'/' => shape.slash = true,
+                b'=' | b':' | b'(' | b'.' => shape.separator = true,
+                _ => {}
+            }
+            i += 1;
+        }
         if !spans.is_empty() {
             out.push(' ');
         }
-        let start = out.len();
-        prev_var = mask_token(token, prev_var, out);
-        spans.push((start as u32, out.len() as u32));
+        let at = out.len();
+        // ASCII whitespace bounds the token, so both ends are char boundaries.
+        prev_var = mask_token(&line[start..i], shape, prev_var, out);
+        spans.push((at as u32, out.len() as u32));
     }
+}
+
+/// What one scan of a token saw: enough to rule out most checks for a plain word.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    digit: bool,
+    slash: bool,
+    /// `=`, `:`, `(` or `.`: the token may be `key=value` (or end in punctuation).
+    separator: bool,
 }
 
 /// Whether a byte opens or closes a token without belonging to the value inside.
@@ -115,8 +146,9 @@ fn is_key_value(s: &str) -> bool {
 }
 
 /// Appends the masked form of one whitespace-free token to `out`, and says whether its core was
-/// masked as a whole. `after_value` says whether the previous token's was.
-pub fn mask_token(token: &str, after_value: bool, out: &mut String) -> bool {
+/// masked as a whole. `shape` is what a scan of the whole token saw; `after_value` says whether the
+/// previous token's core was masked.
+fn mask_token(token: &str, shape: Shape, after_value: bool, out: &mut String) -> bool {
     let bytes = token.as_bytes();
     let mut lo = 0;
     while lo < bytes.len() && is_wrapper(bytes[lo]) {
@@ -140,13 +172,21 @@ pub fn mask_token(token: &str, after_value: bool, out: &mut String) -> bool {
         out.push_str(token);
         return false;
     }
-    if let Some(k) = key_prefix(core).filter(|&k| is_key_value(&core[k..])) {
-        out.push_str(&token[..lo + k]);
-        out.push_str(VAR);
-        out.push_str(&token[hi..]);
-        return false;
+    // The wrappers around the core are neither digits nor slashes, so the token's shape is the
+    // core's for those; a separator may be a wrapper, which only costs the exact check below.
+    if shape.separator {
+        if let Some(k) = key_prefix(core).filter(|&k| is_key_value(&core[k..])) {
+            out.push_str(&token[..lo + k]);
+            out.push_str(VAR);
+            out.push_str(&token[hi..]);
+            return false;
+        }
     }
-    if !(is_value(core) || CALENDAR.contains(&core) || (after_value && SIZE_UNITS.contains(&core))) {
+    let value = shape.digit || (shape.slash && is_path(core));
+    if !(value
+        || (core.len() == 3 && CALENDAR.contains(&core))
+        || (after_value && SIZE_UNITS.contains(&core)))
+    {
         out.push_str(token);
         return false;
     }

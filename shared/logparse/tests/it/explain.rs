@@ -75,3 +75,106 @@ fn hints_from_earlier_chunks_pull_in_lines_of_the_same_shape() {
     let chunk: Vec<u32> = explainer.finish().lines.iter().map(|l| l.line.number).collect();
     assert_eq!(chunk, [2]);
 }
+
+/// A Travis-style log: `$ command` sections, timers and the `The command "..." exited with N.`
+/// markers. `body` is the output of the failing command.
+fn travis(before: &str, command: &str, body: &str, after: &str) -> String {
+    format!(
+        "travis_fold:start:install\ntravis_time:start:01\n$ ./install.sh\n{before}\ntravis_time:end:01\n\
+         travis_fold:end:install\n\nThe command \"./install.sh\" exited with 0.\ntravis_time:start:02\n\
+         $ {command}\n{body}\ntravis_time:end:02\n\nThe command \"{command}\" exited with 1.\n\
+         travis_time:start:03\n$ ./after_failure.sh\n{after}\ntravis_time:end:03\n\nDone. Your build exited with 1.\n"
+    )
+}
+
+#[test]
+fn the_chunk_comes_from_the_failing_command_not_from_louder_sections() {
+    let log = travis(
+        "ERROR: mirror unreachable, retrying\nTraceback (most recent call last):\n  File \"fetch.py\", line 3\nIOError: boom",
+        "lint-docs guide/*.txt",
+        "checking 12 files\nguide/intro.txt:48: line is 96 characters long",
+        "Error: could not upload the coverage report\nFatalException: token missing",
+    );
+    let chunk = texts(&log);
+    // Nothing in the failing command's output scores: its last lines are the chunk.
+    assert_eq!(chunk, ["checking 12 files", "guide/intro.txt:48: line is 96 characters long"]);
+}
+
+#[test]
+fn the_first_report_wins_over_the_totals_and_the_build_tools_wrap_up() {
+    let body = "[info] suite A\n[info] - parses *** FAILED ***\n[info]   3 did not equal 4 (ParserSpec.scala:12)\n\
+                [info] - prints\n[info] Run completed in 2 seconds.\n[info] Tests: succeeded 1, failed 1, canceled 0\n\
+                [info] *** 1 TEST FAILED ***\n[error] Failed: Total 2, Failed 1, Errors 0, Passed 1\n[error] Failed tests:\n\
+                [error] \tParserSpec\n[error] (core / Test / test) sbt.TestsFailedException: Tests unsuccessful\n\
+                [error] Total time: 9 s";
+    let chunk = texts(&travis("ok", "sbt test", body, ""));
+    assert_eq!(chunk, ["[info] - parses *** FAILED ***", "[info]   3 did not equal 4 (ParserSpec.scala:12)"]);
+}
+
+#[test]
+fn a_wrap_up_line_gives_way_to_the_plain_message_after_it() {
+    let body = "rake aborted!\nNo Taskfile found (looking for: Taskfile, taskfile.rb)\n\
+                /opt/gems/bin/task_hooks:9:in `eval'\n/opt/gems/bin/task_hooks:9:in `<main>'\n\
+                (See full trace by running task with --trace)";
+    let chunk = texts(&travis("ok", "rake", body, ""));
+    assert_eq!(chunk[0], "No Taskfile found (looking for: Taskfile, taskfile.rb)", "{chunk:?}");
+    assert!(chunk.contains(&"/opt/gems/bin/task_hooks:9:in `<main>'".to_owned()), "{chunk:?}");
+    assert!(!chunk.iter().any(|l| l.starts_with("rake aborted")));
+}
+
+#[test]
+fn passing_tests_and_progress_lines_do_not_score_whatever_their_names() {
+    let mut body =
+        String::from("   Downloaded error-chain v0.12.0\n   Compiling failure v0.1.8\n=== RUN   TestNames\n");
+    for name in ["errors", "errorx", "failsafe", "fatalist", "panicky"] {
+        body.push_str(&format!("    --- PASS: TestNames/{name} (0.00s)\n"));
+    }
+    body.push_str("--- FAIL: TestOrder (0.01s)\n    order_test.go:31: expected 'b' before 'c'\nFAIL\nexit status 1\n");
+    body.push_str("FAIL\texample.com/pkg\t0.02s");
+    let chunk = texts(&travis("ok", "go test -v ./...", &body, ""));
+    assert_eq!(chunk, ["--- FAIL: TestOrder (0.01s)", "    order_test.go:31: expected 'b' before 'c'"]);
+}
+
+#[test]
+fn an_applications_own_error_logs_lose_to_the_test_runners_report() {
+    let mut body = String::new();
+    for i in 0..5 {
+        body.push_str(&format!(
+            "Apr 12 14:46:5{i}.837 ERROR proxy: conf.go:21 Could not write settings file: no such file\n"
+        ));
+        body.push_str("ERROR proxy: conf.go:21   at example.com/proxy.save (conf.go:21)\n");
+        body.push_str("Apr 12 14:46:59.100 DEBUG proxy: dial.go:8 Dialing backup\n");
+        body.push_str("Apr 12 14:46:59.200 DEBUG proxy: dial.go:9 Dialed backup\n");
+        body.push_str("Apr 12 14:46:59.300 DEBUG proxy: dial.go:10 Closing backup\n");
+    }
+    body.push_str("--- FAIL: TestFailover (2.62s)\n    failover_test.go:40: Expected backup to be used\n");
+    body.push_str("FAIL\nFAIL\texample.com/proxy\t3.1s");
+    let chunk = texts(&travis("ok", "go test ./proxy", &body, ""));
+    assert_eq!(chunk, ["--- FAIL: TestFailover (2.62s)", "    failover_test.go:40: Expected backup to be used"]);
+}
+
+#[test]
+fn a_multi_line_exit_marker_is_not_output_and_still_marks_the_failure() {
+    let log = "travis_time:start:01\n$ bash -c \"\n  if [ -n \\\"$X\\\" ]; then make lint; fi\n\"\n\
+               src/a.c:3:1: error: unknown type name 'sizet'\ntravis_time:end:01\n\nThe command \"bash -c \"\n\
+               \x20 echo failed error fatal; exit 1\n\" exited with 1.\n\nDone. Your build exited with 1.\n";
+    let chunk = texts(log);
+    assert_eq!(chunk, ["src/a.c:3:1: error: unknown type name 'sizet'"]);
+}
+
+#[test]
+fn the_line_naming_the_file_above_an_indented_report_is_part_of_it() {
+    let body = "\nstyles/main.css\n 13:2  ✖  Expected double colon   selector-pseudo-element-colon-notation\n\
+                \x2021:9  ✖  Unexpected unit          length-zero-no-unit\n";
+    let chunk = texts(&travis("ok", "stylelint styles/", body, ""));
+    assert_eq!(chunk[0], "styles/main.css");
+    assert_eq!(chunk.len(), 3, "{chunk:?}");
+}
+
+#[test]
+fn tap_failures_count_even_when_their_title_says_no_errors() {
+    let body = "TAP version 13\nok 1 config loads\nnot ok 2 no errors\n  ---\n    operator: notOk\n    expected: false\n\
+                \x20   actual:   1\n  ...\nnot ok 3 no warnings\n  ---\n    operator: deepEqual\n  ...\n\n1..3\n# tests 3\n# fail  2";
+    let chunk = texts(&travis("ok", "npm test", body, ""));
+    assert_eq!(chunk[0], "not ok 2 no errors", "{chunk:?}");
+}
