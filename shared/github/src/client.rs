@@ -54,7 +54,10 @@ pub(crate) enum Sink<'a> {
     Memory,
     /// Streamed into `file` (rewound and truncated at the start of every attempt), refusing more
     /// than `max_bytes`: memory stays bounded whatever the size of a job log.
-    File { file: &'a mut tokio::fs::File, max_bytes: u64 },
+    File {
+        file: &'a mut tokio::fs::File,
+        max_bytes: u64,
+    },
 }
 
 /// How one attempt (a request and its redirect hops) ended without a response.

@@ -183,10 +183,7 @@ fn mask_token(token: &str, shape: Shape, after_value: bool, out: &mut String) ->
         }
     }
     let value = shape.digit || (shape.slash && is_path(core));
-    if !(value
-        || (core.len() == 3 && CALENDAR.contains(&core))
-        || (after_value && SIZE_UNITS.contains(&core)))
-    {
+    if !(value || (core.len() == 3 && CALENDAR.contains(&core)) || (after_value && SIZE_UNITS.contains(&core))) {
         out.push_str(token);
         return false;
     }
