@@ -27,34 +27,57 @@ pub fn mask_line(line: &str, out: &mut String, spans: &mut Vec<(u32, u32)>) {
     let bytes = line.as_bytes();
     let mut i = 0;
     // One pass over the bytes: split on ASCII whitespace, and note on the way what the masking
-    // checks need, so that plain words cost nothing more.
+    // checks need (a table lookup per byte), so that plain words cost nothing more.
     loop {
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        while i < bytes.len() && CLASS[usize::from(bytes[i])] & SPACE != 0 {
             i += 1;
         }
         if i == bytes.len() {
             break;
         }
         let start = i;
-        let mut shape = Shape::default();
-        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-            match bytes[i] {
-                b'0'..=b'9' => shape.digit = true,
-                b'/' => shape.slash = true,
-                b'=' | b':' | b'(' | b'.' => shape.separator = true,
-                _ => {}
+        let mut seen = 0u8;
+        while i < bytes.len() {
+            let class = CLASS[usize::from(bytes[i])];
+            if class & SPACE != 0 {
+                break;
             }
+            seen |= class;
             i += 1;
         }
         if !spans.is_empty() {
             out.push(' ');
         }
         let at = out.len();
+        let shape = Shape { digit: seen & DIGIT != 0, slash: seen & SLASH != 0, separator: seen & SEPARATOR != 0 };
         // ASCII whitespace bounds the token, so both ends are char boundaries.
         prev_var = mask_token(&line[start..i], shape, prev_var, out);
         spans.push((at as u32, out.len() as u32));
     }
 }
+
+const SPACE: u8 = 1;
+const DIGIT: u8 = 2;
+const SLASH: u8 = 4;
+const SEPARATOR: u8 = 8;
+
+/// Byte classes for [`mask_line`]'s scan: ASCII whitespace (as `u8::is_ascii_whitespace`), digits,
+/// `/`, and the key-value separators `=`, `:`, `(`, `.`.
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => SPACE,
+            b'0'..=b'9' => DIGIT,
+            b'/' => SLASH,
+            b'=' | b':' | b'(' | b'.' => SEPARATOR,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// What one scan of a token saw: enough to rule out most checks for a plain word.
 #[derive(Debug, Clone, Copy, Default)]
