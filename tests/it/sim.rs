@@ -118,4 +118,12 @@ fn demo_starts_the_platform_plays_and_says_where_to_look() {
     let sent = r["webhooks"]["sent"].as_u64().expect("sent");
     assert!(sent > 0);
     assert_eq!(r["webhooks"]["accepted"], sent);
+    // logscan fetched every failed job's log from the simulated GitHub and diagnosed it.
+    let d = &r["diagnoses"];
+    let failed = d["failed_jobs"].as_u64().expect("failed jobs");
+    assert!(failed > 0, "the demo fails jobs: {d}");
+    assert_eq!(d["reported"], true, "{d}");
+    assert_eq!(d["diagnosed"].as_u64(), Some(failed), "{d}");
+    let right = d["cause_correct"].as_u64().expect("cause_correct");
+    assert!(right * 10 >= failed * 9, "cause right for {right} of {failed}: {d}");
 }

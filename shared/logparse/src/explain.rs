@@ -143,6 +143,9 @@ struct Block {
     best: f64,
     /// The section (step or command) the block is in.
     section: u32,
+    /// Opened by a test runner's per-test report header (pytest's `____ test_x ____`): every
+    /// line up to the runner's next header or separator belongs to it.
+    report: bool,
 }
 
 /// The first failing-exit marker and what was seen of its section.
@@ -208,6 +211,10 @@ impl Explainer {
             self.in_marker = !rest.starts_with('"') && !rest.contains("\" exited") && !rest.contains("\" failed");
             if self.in_marker || !vocab::is_failing_exit(&line.text) {
                 self.close();
+                // A retried command failed: the first failure, even if a retry passes.
+                if !self.in_marker && vocab::is_retry(&line.text) && self.failing.is_none() {
+                    self.fail_here(line.step.clone());
+                }
                 return;
             }
         }
@@ -221,12 +228,7 @@ impl Explainer {
         let (mut base, reason) = vocab::chunk_score(line);
         if reason == Reason::ExitCode && self.failing.is_none() {
             self.close();
-            let section = self.section;
-            self.failing = Some(Failing {
-                step: line.step.clone(),
-                blocks: self.blocks.iter().filter(|b| b.section == section).cloned().collect(),
-                tail: self.tail.iter().cloned().collect(),
-            });
+            self.fail_here(line.step.clone());
         }
         base += self.hints.bonus(&line.text);
         let continuation =
@@ -235,7 +237,7 @@ impl Explainer {
         let telling = base > 0.0 && reason != Reason::ExitCode;
         self.previous_blank = blank;
         let entry = || Entry { line: truncated(line), base, reason, shape };
-        let previous = self.previous.take();
+        let previous = if blank { None } else { self.previous.take() };
         if !blank && !structure && reason != Reason::ExitCode {
             self.previous = Some(entry());
             if self.tail.len() == TAIL_LINES {
@@ -250,11 +252,16 @@ impl Explainer {
 
         // A wrap-up or boilerplate line ends a report: it closes the block it follows.
         let wrap_up = matches!(reason, Reason::Boilerplate);
-        if wrap_up && self.open.as_ref().is_some_and(|b| b.best > base) {
+        if wrap_up && self.open.as_ref().is_some_and(|b| b.best > base && !b.report) {
+            self.close();
+        }
+        // A test runner's per-test report runs from its header to the next header or separator.
+        let header = vocab::is_report_header(&line.text);
+        if self.open.as_ref().is_some_and(|b| b.report) && (header || vocab::is_report_separator(&line.text)) {
             self.close();
         }
         if let Some(block) = self.open.as_mut() {
-            if telling || continuation || blank {
+            if telling || continuation || blank || block.report {
                 if block.entries.len() < MAX_BLOCK_LINES {
                     block.entries.push(entry());
                 }
@@ -279,15 +286,32 @@ impl Explainer {
             // failure words: it belongs to the report when it is less indented.
             let mut entries = Vec::with_capacity(8);
             if let Some(previous) = previous
-                && previous.line.number + 1 == line.number
+                && line.number <= previous.line.number + 2
                 && previous.base <= 0.0
                 && indent(&previous.line.text) < indent(&line.text)
             {
                 entries.push(previous);
             }
             entries.push(entry());
-            self.open = Some(Block { entries, last_kept: line.number, gap: 0, best: base, section: self.section });
+            self.open = Some(Block {
+                entries,
+                last_kept: line.number,
+                gap: 0,
+                best: base,
+                section: self.section,
+                report: header,
+            });
         }
+    }
+
+    /// Records the current section as the failing one.
+    fn fail_here(&mut self, step: Option<Arc<str>>) {
+        let section = self.section;
+        self.failing = Some(Failing {
+            step,
+            blocks: self.blocks.iter().filter(|b| b.section == section).cloned().collect(),
+            tail: self.tail.iter().cloned().collect(),
+        });
     }
 
     /// Ends the open block and keeps the block list bounded.
@@ -337,6 +361,13 @@ impl Explainer {
         };
         let scored: Vec<(f64, &Block)> = candidates.into_iter().map(|b| (self.block_score(b), b)).collect();
         let strongest = scored.iter().map(|s| s.0).fold(0.0_f64, f64::max);
+        if std::env::var_os("EXPLAIN_DEBUG").is_some() {
+            for (s, b) in &scored {
+                let first = b.entries.first().map(|e| e.line.number).unwrap_or(0);
+                let text = b.entries.first().map(|e| e.line.text.chars().take(60).collect::<String>()).unwrap_or_default();
+                eprintln!("DBG {first}-{} n={} score={s:.3} best={:.2} report={} {text}", b.last_kept, b.entries.len(), b.best, b.report);
+            }
+        }
         // The first strong report: tools report failures as they happen, and the first is the cause.
         let best = scored.into_iter().find(|s| s.0 >= FIRST_STRONG * strongest);
         let Some((score, block)) = best else {

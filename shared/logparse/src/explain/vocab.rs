@@ -156,7 +156,7 @@ static FAILING_EXIT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// Lines a tool prints after its failure report, to say that something failed but not what:
 /// make's `*** [target] Error 2`, test-run totals, `BUILD FAILED`, rake's `rake aborted!`, the
 /// exceptions build tools raise when tests failed. Matched against the lower-cased line.
-const WRAP_UP_PATTERN: [&str; 9] = [
+const WRAP_UP_PATTERN: [&str; 10] = [
     r"^(\S+: )?make(\[\d+\])?: \*\*\*|recipe for target .* failed|^rake aborted!|",
     r"testsfailedexception|tests? unsuccessful|^\[error\] total time|^\[error\] failed tests:|",
     r"^\[error\] failed: total|\*\*\* \d+ tests? failed \*\*\*|^(\[info\] )?tests: succeeded|",
@@ -165,7 +165,8 @@ const WRAP_UP_PATTERN: [&str; 9] = [
     r"^(failed|ok)\s+\(failures=|^=+ .*\b\d+ failed\b|^failures!$|^errors!$|^fail$|^fail\s+\S+\s+[\d.]+s$|",
     r"exit(ed)? (status|code) \d+|^npm err! test failed|^error command failed|errors occurred!?$|",
     r"compilation terminated|^error: could not compile|^error: aborting due to|^\d+ errors? generated|",
-    r"^(test result|test suite|tests?): failed\b|^\d+ (tests?|specs?|scenarios?)\b.*\bfail|\b\d+ failing$",
+    r"^(test result|test suite|tests?): failed\b|^\d+ (tests?|specs?|scenarios?)\b.*\bfail|\b\d+ failing$|",
+    r"\b\d+/\d+ passing\b",
 ];
 static WRAP_UP: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(&WRAP_UP_PATTERN.concat()).ok());
 
@@ -179,6 +180,28 @@ pub fn is_command_echo(text: &str) -> bool {
 /// of a chunk.
 pub fn is_ci_structure(text: &str) -> bool {
     text.starts_with("travis_") || is_command_echo(text) || text.starts_with("Done. Your build exited")
+}
+
+/// Travis' `travis_retry` saying that a command failed and runs again:
+/// `The command "npm install" failed. Retrying, 2 of 3.`
+pub fn is_retry(text: &str) -> bool {
+    let text = text.trim();
+    text.starts_with("The command \"") && text.contains("\" failed. Retrying, ")
+}
+
+/// A test runner's header for one test's failure report, after which the report's lines need
+/// not look like a report (source, locals): pytest's `____ test_name ____`.
+pub fn is_report_header(text: &str) -> bool {
+    let t = text.trim_end();
+    t.len() > 8 && t.starts_with("___") && t.ends_with("___") && t.contains(|c: char| c != '_' && c != ' ')
+}
+
+/// A separator that ends a test runner's per-test report: pytest's `---- Captured stdout ----`,
+/// `==== short test summary ====`.
+pub fn is_report_separator(text: &str) -> bool {
+    let t = text.trim_end();
+    ((t.starts_with("---") && t.ends_with("---")) || (t.starts_with("===") && t.ends_with("===")))
+        && t.contains(|c: char| c.is_alphanumeric())
 }
 
 /// Whether the line says a command or step exited non-zero (see [`FAILING_EXIT`]).
@@ -220,7 +243,7 @@ pub fn is_wrap_up(text: &str) -> bool {
 static REPORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^\s*(\d+\) )?(Failure|Error|Failures|Errors):$|^not ok \d|^\s*\[-\] \S|^_{3,} .+ _{3,}$|^\s*\d+\) \S|",
-        r"^([Nn]o \S+ found|\S+: (command )?not found)\b"
+        r"^([Nn]o \S+ found|\S+: (command )?not found)\b|^\s*\d+\) ?$"
     ))
     .ok()
 });
@@ -280,11 +303,22 @@ pub fn chunk_score(line: &LogLine) -> (f64, Reason) {
     if base > LOG_RECORD_SCORE && LOG_RECORD.as_ref().is_some_and(|r| r.is_match(text)) {
         return (LOG_RECORD_SCORE, reason);
     }
+    if XCTEST_SUMMARY.as_ref().is_some_and(|r| r.is_match(text)) {
+        return (SUMMARY_SCORE, Reason::Tool);
+    }
     if base < 3.0 && REPORT.as_ref().is_some_and(|r| r.is_match(text)) {
         return (3.0, Reason::Tool);
     }
     (base, reason)
 }
+
+/// xcpretty's end-of-run summary of XCTest failures: the suite, then each failure as
+/// `  testName, message`, its `  /path/File.swift:12` and the code around it. The summary is what
+/// the tool offers as the report (its `✗` lines during the run only name the test).
+static XCTEST_SUMMARY: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^  test\w+, \S").ok());
+
+/// Score of a line of a tool's end-of-run failure summary, above its progress lines.
+const SUMMARY_SCORE: f64 = 3.5;
 
 /// Highest score of a line that says it is a warning.
 const WARNING_SCORE: f64 = 0.8;
@@ -316,6 +350,7 @@ mod tests {
         assert!(PROGRESS.is_some());
         assert!(RUBY_FRAME.is_some());
         assert!(LOG_RECORD.is_some());
+        assert!(XCTEST_SUMMARY.is_some());
         assert_eq!(RULES.len(), 13);
     }
 }
