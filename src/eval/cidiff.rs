@@ -286,25 +286,11 @@ mod tests {
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 
-    /// The dataset's folder: `../shared/datasets/cidiff` next to the repository. Missing: skipped
-    /// with a notice, or a failure under CI (`CI=true`).
-    fn dataset() -> Option<PathBuf> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cidiff");
-        if path.is_dir() {
-            return Some(path);
-        }
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("dataset {} is missing under CI", path.display());
-        }
-        eprintln!("skipping: dataset {} is missing", path.display());
-        None
-    }
-
     /// The default diff keeps the ground truth's failure lines and shows far fewer lines than an
     /// LCS diff (floors just below what it reaches: recall 0.908, median reduction 0.655).
     #[test]
     fn the_diff_keeps_failure_lines_and_beats_lcs_on_the_dataset() {
-        let Some(root) = dataset() else { return };
+        let Some(root) = crate::eval::test_dataset("cidiff") else { return };
         let results = evaluate_all(&root).expect("the dataset is read");
         assert!(results.len() >= 20, "{} cases scored", results.len());
         let s = Summary::of(&results);

@@ -217,20 +217,9 @@ fn table(results: &[(String, Vec<SystemResult>)], config: &MinerConfig) -> Strin
 mod tests {
     use super::*;
 
-    /// The dataset folder, or `None` (with a note) when it is missing outside CI.
-    fn data_dir() -> Option<std::path::PathBuf> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/loghub-2k");
-        if dir.join("loghub_original").is_dir() {
-            return Some(dir);
-        }
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{} is missing under CI", dir.display());
-        eprintln!("skipping: {} is missing", dir.display());
-        None
-    }
-
     #[test]
     fn one_configuration_groups_loghub_original_well() {
-        let Some(dir) = data_dir() else { return };
+        let Some(dir) = crate::eval::test_dataset("loghub-2k") else { return };
         let variants = dataset::load(&dir).expect("loads");
         let (variant, logs) = &variants[0];
         assert_eq!(variant, "loghub_original");

@@ -1,22 +1,12 @@
 //! Tests against the real NAB folder in `../shared/datasets/nab`. Under CI (`CI=true`) a missing
 //! dataset fails them; elsewhere they print a notice and return.
 
-use std::path::PathBuf;
 
 use super::corpus::Corpus;
 use super::{evaluate, reproduce, run_detector, scorer};
 
-const DATASETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets");
-
 fn nab() -> Option<Corpus> {
-    let path = PathBuf::from(DATASETS).join("nab");
-    if !path.is_dir() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("dataset {} is missing under CI", path.display());
-        }
-        eprintln!("skipping: dataset {} is missing", path.display());
-        return None;
-    }
+    let path = crate::eval::test_dataset("nab")?;
     Some(Corpus::load(&path).expect("the NAB folder loads"))
 }
 
