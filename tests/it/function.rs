@@ -16,11 +16,16 @@ impl Drop for Child {
 }
 
 async fn start(target: &str, data_dir: &std::path::Path) -> (Child, String) {
+    start_with(target, data_dir, &[]).await
+}
+
+async fn start_with(target: &str, data_dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
     let port = free_addr().port();
     let child = Child(
         Command::new(bin())
             .args(["run-function", "--data-dir"])
             .arg(data_dir)
+            .envs(env.iter().copied())
             .env("FUNCTION_TARGET", target)
             .env("PORT", port.to_string())
             .env("AETHERVEIL_WEBHOOK_SECRET", SECRET)
@@ -90,4 +95,73 @@ async fn an_event_function_takes_pubsub_pushes_and_cloudevents() {
     let bad = serde_json::json!({"message": {"data": base64::engine::general_purpose::STANDARD.encode("{}"), "messageId": "m-3"}});
     assert_eq!(client.post(&base).json(&bad).send().await.expect("push").status(), 422);
     assert_eq!(client.post(&base).body("{oops").send().await.expect("push").status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logscan_function_diagnoses_a_pushed_failed_job_from_the_github_api() {
+    use aetherveil_simulator::{Scenario, SimOptions, Simulator, payloads};
+    let scenario = Scenario::from_toml(
+        r#"
+name = "fn"
+seed = 5
+days = 1
+wall_seconds = 1
+[[repos]]
+name = "fn/logs"
+pushes_per_day = 6
+[[repos.workflows]]
+name = "CI"
+file = "ci.yml"
+on = ["push"]
+[[repos.workflows.jobs]]
+name = "build"
+runs_on = ["ubuntu-latest"]
+tool = "cargo"
+duration = { median = "3m", p95 = "4m" }
+[[breakages]]
+repo = "fn/logs"
+job = "build"
+at_push = 1
+kind = "compile"
+"#,
+        "fn",
+    )
+    .expect("scenario");
+    let sim = Simulator::start(scenario, SimOptions { drain: Duration::from_millis(50), ..SimOptions::default() })
+        .await
+        .expect("simulator");
+    sim.run(|_| {}).await;
+    let job = {
+        let world = sim.shared().world();
+        let failure = world.failures.first().expect("the breakage fails a job");
+        world.jobs[&failure.job_id].info.clone()
+    };
+    // The event the webhook function publishes for GitHub's `workflow_job` completed payload.
+    let body = serde_json::to_vec(&payloads::workflow_job_event("completed", &job)).expect("payload");
+    let delivery = aetherveil_models::DeliveryId("fn-job".into());
+    let event_type = aetherveil_models::github::EventType::WorkflowJob;
+    let normalized =
+        aetherveil_webhook::normalize(Some(event_type), "workflow_job", &delivery, chrono::Utc::now(), &body)
+            .expect("normalized");
+    let event = normalized.event.expect("a job event");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let api = sim.api_url();
+    let (_child, base) =
+        start_with("logscan", dir.path(), &[("AETHERVEIL_GITHUB_API_URL", &api), ("AETHERVEIL_GITHUB_TOKEN", "t")])
+            .await;
+    let data = base64::engine::general_purpose::STANDARD.encode(&event);
+    let envelope = serde_json::json!({"message": {"data": data, "messageId": "m-1"}, "subscription": "projects/p/subscriptions/logscan"});
+    let r = reqwest::Client::new().post(&base).json(&envelope).send().await.expect("push");
+    assert_eq!(r.status(), 204);
+
+    let store =
+        aetherveil_store::SqliteStore::open(dir.path().join("aetherveil.db"), aetherveil_store::Synchronous::Normal)
+            .expect("store");
+    let doc = aetherveil_store::Store::get(&store, "diagnoses", &job.job_id.to_string())
+        .await
+        .expect("read")
+        .expect("the pushed failed job is diagnosed");
+    assert_eq!(doc.data["cause"], "compilation", "{}", doc.data);
+    assert!(doc.data["lines"].as_array().is_some_and(|l| !l.is_empty()), "{}", doc.data);
 }

@@ -5,11 +5,12 @@
 use aetherveil_bus::HandlerError;
 use aetherveil_github::{Config, GitHub};
 use aetherveil_logscan::{Cause, Diagnosis, Handled, Logscan, LogscanConfig};
-use aetherveil_models::events::StepRecord;
-use aetherveil_models::{DeliveryId, JobId, JobRecord, PipelineEvent, PipelineEventKind, RepoName, RunId, names};
+use aetherveil_models::github::EventType;
+use aetherveil_models::{DeliveryId, JobId, JobRecord, PipelineEvent, PipelineEventKind, names};
 use aetherveil_simulator::api::{Fault, FaultKind};
-use aetherveil_simulator::{JobInfo, Scenario, SimOptions, Simulator};
+use aetherveil_simulator::{JobInfo, Scenario, SimOptions, Simulator, payloads};
 use aetherveil_store::{Query, SqliteStore, Store, Synchronous, to_value};
+use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,37 +75,17 @@ async fn fixture(config: LogscanConfig) -> Fixture {
     Fixture { sim, store, logscan, _dir: dir }
 }
 
-fn record(info: &JobInfo) -> JobRecord {
-    JobRecord {
-        job_id: JobId(info.job_id),
-        run_id: RunId(info.run_id),
-        run_attempt: info.run_attempt,
-        repo: RepoName(info.repo.clone()),
-        workflow_name: Some(info.workflow_name.clone()),
-        name: info.name.clone(),
-        status: "completed".into(),
-        conclusion: info.conclusion.clone(),
-        head_sha: info.head_sha.clone(),
-        head_branch: Some(info.head_branch.clone()),
-        labels: info.labels.clone(),
-        runner_name: None,
-        runner_group: None,
-        created_at: Some(info.created_at),
-        started_at: Some(info.started_at),
-        completed_at: info.completed_at,
-        steps: info
-            .steps
-            .iter()
-            .map(|s| StepRecord {
-                number: s.number,
-                name: s.name.clone(),
-                status: "completed".into(),
-                conclusion: s.conclusion.clone(),
-                started_at: s.started_at,
-                completed_at: s.completed_at,
-            })
-            .collect(),
-        html_url: None,
+/// The job record the webhook function makes of the simulator's `workflow_job` completed payload
+/// for this job (the real path, not a hand-built record).
+fn normalized(info: &JobInfo) -> JobRecord {
+    let body = serde_json::to_vec(&payloads::workflow_job_event("completed", info)).expect("payload");
+    let delivery = DeliveryId(format!("d-{}", info.job_id));
+    let n = aetherveil_webhook::normalize(Some(EventType::WorkflowJob), "workflow_job", &delivery, Utc::now(), &body)
+        .expect("a valid payload");
+    let event: PipelineEvent = serde_json::from_slice(&n.event.expect("a job event")).expect("event");
+    match event.kind {
+        PipelineEventKind::Job(record) => record,
+        other => panic!("not a job event: {other:?}"),
     }
 }
 
@@ -115,7 +96,7 @@ fn event(job: JobRecord) -> PipelineEvent {
         action: Some("completed".into()),
         repo: Some(job.repo.clone()),
         installation_id: None,
-        received_at: chrono::Utc::now(),
+        received_at: Utc::now(),
         kind: PipelineEventKind::Job(job),
     }
 }
@@ -126,7 +107,7 @@ fn failures(f: &Fixture) -> Vec<(JobRecord, aetherveil_simulator::FailureKind, b
     let mut out: Vec<_> = world
         .failures
         .iter()
-        .filter_map(|fr| world.jobs.get(&fr.job_id).map(|j| (record(&j.info), fr.kind, fr.transient)))
+        .filter_map(|fr| world.jobs.get(&fr.job_id).map(|j| (normalized(&j.info), fr.kind, fr.transient)))
         .collect();
     out.sort_by_key(|(j, _, _)| j.completed_at);
     out
@@ -171,7 +152,7 @@ async fn passing_runs_of_the_same_job_narrow_the_evidence() {
             .jobs
             .values()
             .filter(|j| j.info.conclusion.as_deref() == Some("success"))
-            .map(|j| record(&j.info))
+            .map(|j| normalized(&j.info))
             .collect()
     };
     for job in &passing {
@@ -219,7 +200,7 @@ async fn successful_jobs_and_other_events_are_ignored() {
     let f = fixture(LogscanConfig::default()).await;
     let ok = {
         let world = f.sim.shared().world();
-        world.jobs.values().find(|j| j.info.conclusion.as_deref() == Some("success")).map(|j| record(&j.info))
+        world.jobs.values().find(|j| j.info.conclusion.as_deref() == Some("success")).map(|j| normalized(&j.info))
     }
     .expect("a passing job");
     assert_eq!(f.logscan.process(&event(ok), 1).await.expect("ok"), Handled::Ignored);
