@@ -6,26 +6,42 @@
 //!
 //! 1. Each line gets a score from what it says ([`vocab::chunk_score`]): `##[error]`
 //!    annotations, the failure vocabulary (error, failed, exception, fatal, panicked, Traceback,
-//!    assertion, ...) and tool formats (`error[E0425]`, `npm ERR!`, pytest `E   `, `--- FAIL`,
-//!    `[ERROR]`, minitest's `Failure:`, TAP's `not ok`, `file:line: error`). Lines that say a
-//!    command failed but not why (exit markers, `make: ***`, test totals, `BUILD FAILED`, npm's
-//!    boilerplate) score little; passing tests, package managers' progress lines and summaries
-//!    that report zero failures score nothing; warnings and an application's own log records
-//!    are capped below a tool's report.
+//!    assertion, expected/actual, ...) and tool formats (`error[E0425]`, `npm ERR!`, pytest
+//!    `E   `, `--- FAIL`, `[ERROR]`, minitest's `Failure:`, TAP's `not ok`, mocha's `1) `,
+//!    `file:line: error`). Lines that say a command failed but not why (exit markers,
+//!    `make: ***`, test totals, mocha's `✖ 98/100 passing`, `BUILD FAILED`, npm's boilerplate)
+//!    score little; so do progress lines that only name a failed test (pytest's
+//!    `tests/a.py::test_b FAILED`), whose runner reports why further on. An end-of-run summary
+//!    that a tool offers as its report (xcpretty's `  testName, message` items) scores above the
+//!    tool's progress marks (`✗ testName`). Passing tests, package managers' progress lines and
+//!    summaries that report zero failures score nothing; warnings and an application's own log
+//!    records are capped below a tool's report.
 //! 2. The log is cut into sections: a GitHub Actions step, or the output of one Travis command
 //!    (`$ make test` ... `The command "make test" exited with 2.`). The first failing-exit
-//!    marker names the failing section; without one (a log cut short), the last section is.
+//!    marker names the failing section; Travis' `The command "npm install" failed. Retrying, 2
+//!    of 3.` is one too (the first failure is the cause, even when a retry passes and a later
+//!    command fails). Without one (a log cut short), the last section is.
 //! 3. Inside a section, lines are grouped into blocks: a block opens at a scoring line (with the
-//!    less indented line just above it, which often names the file or test) and goes on over
-//!    blank lines, indented lines and stack frames, and over at most [`GAP`] other lines; it
-//!    ends there without its trailing unscored lines, or at a wrap-up line, or at the section's
-//!    end.
+//!    less indented line just above it, or above one blank line, which often names the file, test
+//!    or suite) and goes on over blank lines, indented lines and stack frames, and over at most
+//!    [`GAP`] other lines; it ends there without its trailing unscored lines, or at a wrap-up
+//!    line, or at the section's end. A test runner's per-test report header opens a block of its
+//!    own that takes every line up to the runner's next header or separator, whatever they look
+//!    like (source, locals, YAML diagnostics): pytest's `____ test_x ____` (up to
+//!    `---- Captured ... ----` or `==== ... ====`), TAP's `not ok 3` (up to `  ...` or the next
+//!    result), PHP `run-tests.php`'s `========DIFF========` (up to its verdict line: with `FAIL`
+//!    the block keeps the verdict, with `XFAIL` or `SKIP`, an expected failure, it is dropped).
+//!    A summary item closes a block of progress marks.
 //! 4. Each block of the failing section is scored (its best line, a little for its other scoring
 //!    lines, rarity: a line whose shape occurs many times in the log is noise) and the first
-//!    block that is nearly as strong as the strongest is the chunk: tools report a failure when
-//!    it happens and summarise it at the end, and the first report is the cause. It is cut to
-//!    [`MAX_CHUNK_LINES`] around its strongest lines. When nothing in the failing section
-//!    scores, its last lines are the chunk.
+//!    block that is nearly as strong as the strongest (`FIRST_STRONG`; for a per-test report,
+//!    which is one failure among several alike, `FIRST_REPORT`) is the chunk: tools report a
+//!    failure when it happens and summarise it at the end, and the first report is the cause.
+//!    Leading wrap-ups (and the totals and blank lines between them and the first line that says
+//!    more) are dropped, and the chunk is cut to [`MAX_CHUNK_LINES`] around its strongest lines.
+//!    When nothing in the failing section scores, its last lines are the chunk. When the block
+//!    list is full, the weakest older block goes, the latest of equals first, so that the first
+//!    of many alike reports stays.
 //!
 //! Optional [`Hints`] (the shapes of chunks labelled in earlier logs of the same job) add to the
 //! score of lines that look like them; without hints the explainer uses nothing but the log.
@@ -255,10 +271,33 @@ impl Explainer {
         if wrap_up && self.open.as_ref().is_some_and(|b| b.best > base && !b.report) {
             self.close();
         }
+        // A tool's end-of-run summary is a report of its own, apart from its progress lines.
+        if vocab::is_summary_item(&line.text) && self.open.as_ref().is_some_and(|b| b.best < base) {
+            self.close();
+        }
         // A test runner's per-test report runs from its header to the next header or separator.
         let header = vocab::is_report_header(&line.text);
-        if self.open.as_ref().is_some_and(|b| b.report) && (header || vocab::is_report_separator(&line.text)) {
+        if header || (self.open.as_ref().is_some_and(|b| b.report) && vocab::is_report_separator(&line.text)) {
             self.close();
+        }
+        // A verdict ends the report above it: an expected failure (`XFAIL`) was no failure.
+        if let Some(verdict) = vocab::test_verdict(&line.text)
+            && self.open.as_ref().is_some_and(|b| b.report)
+        {
+            match verdict {
+                vocab::Verdict::Expected => self.open = None,
+                vocab::Verdict::Failed => {
+                    if let Some(block) = self.open.as_mut() {
+                        if block.entries.len() < MAX_BLOCK_LINES {
+                            block.entries.push(entry());
+                        }
+                        block.last_kept = line.number;
+                        block.best = block.best.max(base);
+                    }
+                    self.close();
+                }
+            }
+            return;
         }
         if let Some(block) = self.open.as_mut() {
             if telling || continuation || blank || block.report {
@@ -323,8 +362,12 @@ impl Explainer {
         self.blocks.push_back(block);
         if self.blocks.len() > MAX_BLOCKS {
             let old = self.blocks.len() - KEEP_LATEST_BLOCKS;
-            if let Some((weakest, _)) =
-                self.blocks.iter().take(old).enumerate().min_by(|a, b| a.1.best.total_cmp(&b.1.best))
+            if let Some((weakest, _)) = self
+                .blocks
+                .iter()
+                .take(old)
+                .enumerate()
+                .min_by(|a, b| a.1.best.total_cmp(&b.1.best).then(b.0.cmp(&a.0)))
             {
                 self.blocks.remove(weakest);
             }
@@ -361,15 +404,10 @@ impl Explainer {
         };
         let scored: Vec<(f64, &Block)> = candidates.into_iter().map(|b| (self.block_score(b), b)).collect();
         let strongest = scored.iter().map(|s| s.0).fold(0.0_f64, f64::max);
-        if std::env::var_os("EXPLAIN_DEBUG").is_some() {
-            for (s, b) in &scored {
-                let first = b.entries.first().map(|e| e.line.number).unwrap_or(0);
-                let text = b.entries.first().map(|e| e.line.text.chars().take(60).collect::<String>()).unwrap_or_default();
-                eprintln!("DBG {first}-{} n={} score={s:.3} best={:.2} report={} {text}", b.last_kept, b.entries.len(), b.best, b.report);
-            }
-        }
         // The first strong report: tools report failures as they happen, and the first is the cause.
-        let best = scored.into_iter().find(|s| s.0 >= FIRST_STRONG * strongest);
+        // A test runner's per-test report is one failure among several alike: the first is it.
+        let share = |b: &Block| if b.report { FIRST_REPORT } else { FIRST_STRONG };
+        let best = scored.into_iter().find(|s| s.0 >= share(s.1) * strongest);
         let Some((score, block)) = best else {
             let lines: Vec<ScoredLine> = tail
                 .iter()
@@ -381,7 +419,9 @@ impl Explainer {
             return Explanation { lines, score: 0.0, failing_step, total_lines: self.total };
         };
         // A wrap-up that opened the block (`rake aborted!`) gives way to the message after it.
-        let lead = block.entries.iter().take_while(|e| e.reason == Reason::Boilerplate).count();
+        // So do the totals and blank lines between wrap-ups and the first report line
+        // (mocha's `✖ 3/5 passing`, `2 failing`, then `1) suite`).
+        let lead = lead_len(&block.entries);
         let entries = if lead < block.entries.len() { &block.entries[lead..] } else { &block.entries[..] };
         let entries = trim_window(entries, |e| e.base * self.rarity(e.shape));
         let lines = entries
@@ -395,8 +435,25 @@ impl Explainer {
 /// A block is strong when its score is at least this share of the strongest block's; the first
 /// strong block of the failing section is the chunk.
 const FIRST_STRONG: f64 = 0.9;
+/// The same share for a block that is a test runner's per-test report.
+const FIRST_REPORT: f64 = 0.7;
 /// Lines returned from the end of the failing section when nothing in it scores.
 const FALLBACK_LINES: usize = 2;
+
+/// Entries at the start of a block that wrap up rather than report: leading wrap-up lines, and
+/// when wrap-ups come before the first line that says more, everything up to the last of them
+/// and the blank lines after it.
+fn lead_len(entries: &[Entry]) -> usize {
+    let mut lead = entries.iter().take_while(|e| e.reason == Reason::Boilerplate).count();
+    let first_telling = entries.iter().position(|e| e.base > vocab::WRAP_UP_SCORE && e.reason != Reason::Boilerplate);
+    if let Some(first) = first_telling
+        && let Some(last_wrap_up) = entries[..first].iter().rposition(|e| e.reason == Reason::Boilerplate)
+    {
+        lead = lead.max(last_wrap_up + 1);
+        lead += entries[lead..first].iter().take_while(|e| e.line.text.trim().is_empty()).count();
+    }
+    lead
+}
 
 /// The [`MAX_CHUNK_LINES`] consecutive entries with the highest total score.
 fn trim_window(entries: &[Entry], score: impl Fn(&Entry) -> f64) -> &[Entry] {

@@ -1,7 +1,6 @@
 //! Tests against the real NAB folder in `../shared/datasets/nab`. Under CI (`CI=true`) a missing
 //! dataset fails them; elsewhere they print a notice and return.
 
-
 use super::corpus::Corpus;
 use super::{evaluate, reproduce, run_detector, scorer};
 

@@ -37,10 +37,6 @@ struct Rule {
     reason: Reason,
 }
 
-fn rule(pattern: &str, score: f64, reason: Reason) -> Option<Rule> {
-    Regex::new(pattern).ok().map(|pattern| Rule { pattern, score, reason })
-}
-
 /// Cheap test first: a line without any of these cannot score.
 static TRIGGER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -52,14 +48,15 @@ static TRIGGER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+/// `(pattern, score, reason)`, in order: the first matching rule decides.
+const RULE_SPECS: &[(&str, f64, Reason)] = {
     use Reason::{Boilerplate, ExitCode, Tool, Vocabulary, Warning};
-    [
+    &[
         // Exit markers: the step failed, the reason is elsewhere.
-        rule(r"^(##\[error\])?Process completed with exit code [1-9]", 0.5, ExitCode),
-        rule(r#"^The command ".*" (exited|failed) with [1-9]"#, 0.8, ExitCode),
-        rule(r"(?i-u)^(Done\. )?Your build (exited|has been stopped)", 0.2, Boilerplate),
-        rule(
+        (r"^(##\[error\])?Process completed with exit code [1-9]", 0.5, ExitCode),
+        (r#"^The command ".*" (exited|failed) with [1-9]"#, 0.8, ExitCode),
+        (r"(?i-u)^(Done\. )?Your build (exited|has been stopped)", 0.2, Boilerplate),
+        (
             concat!(
                 r"^npm ERR! (code|errno|syscall|path|A complete log|This is probably|Exit status|Tell the author|",
                 r"You can get|Failed at the|Please include|npm (bugs|owner)|Make sure you have|\S+@\S+ \S+ script|",
@@ -68,20 +65,20 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             0.2,
             Boilerplate,
         ),
-        rule(
+        (
             r"(?i-u)\b(no|0|zero) (errors?|failures?|failed|failing)\b|\b(errors?|failures?|failed)[:=] ?0\b",
             0.0,
             Vocabulary,
         ),
         // Tool formats.
-        rule(r"error\[E\d{4}\]|^\s*error(\[\w+\])?:|\berror TS\d+|:\d+(:\d+)?:? *(fatal )?error\b", 3.0, Tool),
-        rule(r"^E {2,}\S|Traceback \(most recent call last\)|panicked at|<<< (FAILURE|ERROR)!", 3.0, Tool),
-        rule(r"(^|\s)(--- )?FAIL(ED|URE)?\b|^FAILURE:|BUILD FAIL|^not ok\b|CMake Error|[✖✗✘×] ", 3.0, Tool),
-        rule(r"\[(ERROR|error|FATAL|fatal)\]|^npm ERR!|^ERROR\b|^Error\b|make(\[\d+\])?: \*\*\*", 2.5, Tool),
-        rule(r"\b[A-Z]\w*(Error|Exception|Failure)\b|(?i-u)\bfatal\b", 2.5, Tool),
+        (r"error\[E\d{4}\]|^\s*error(\[\w+\])?:|\berror TS\d+|:\d+(:\d+)?:? *(fatal )?error\b", 3.0, Tool),
+        (r"^E {2,}\S|Traceback \(most recent call last\)|panicked at|<<< (FAILURE|ERROR)!", 3.0, Tool),
+        (r"(^|\s)(--- )?FAIL(ED|URE)?\b|^FAILURE:|BUILD FAIL|^not ok\b|CMake Error|[✖✗✘×] ", 3.0, Tool),
+        (r"\[(ERROR|error|FATAL|fatal)\]|^npm ERR!|^ERROR\b|^Error\b|make(\[\d+\])?: \*\*\*", 2.5, Tool),
+        (r"\b[A-Z]\w*(Error|Exception|Failure)\b|(?i-u)\bfatal\b", 2.5, Tool),
         // Vocabulary.
-        rule(r"(?i-u)\b(error|errors|failed|failure|failures|failing)\b", 2.0, Vocabulary),
-        rule(
+        (r"(?i-u)\b(error|errors|failed|failure|failures|failing)\b", 2.0, Vocabulary),
+        (
             concat!(
                 r"(?i-u)\b(cannot|can't|could ?not|couldn't|unable to|not found|no such|undefined|unexpected|denied|",
                 r"refused|timed out|timeout|killed|segmentation fault|aborted|not ok|invalid|missing|broken|",
@@ -90,12 +87,16 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             1.5,
             Vocabulary,
         ),
-        rule(r"(?i-u)\b(expected|actual|assert\w*)\b|^\s*\d+\) \S", 1.5, Vocabulary),
-        rule(r"(?i-u)\b(warn|warning|deprecated)\b|^Overfull", 0.8, Warning),
+        (r"(?i-u)\b(warn|warning|deprecated)\b|^Overfull", 0.8, Warning),
     ]
-    .into_iter()
-    .flatten()
-    .collect()
+};
+
+/// [`RULE_SPECS`] compiled (a test checks that none is dropped).
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    RULE_SPECS
+        .iter()
+        .filter_map(|&(pattern, score, reason)| Regex::new(pattern).ok().map(|pattern| Rule { pattern, score, reason }))
+        .collect()
 });
 
 /// Continuations of a failure report: stack frames, indented detail, compiler carets.
@@ -155,7 +156,8 @@ static FAILING_EXIT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// Lines a tool prints after its failure report, to say that something failed but not what:
 /// make's `*** [target] Error 2`, test-run totals, `BUILD FAILED`, rake's `rake aborted!`, the
-/// exceptions build tools raise when tests failed. Matched against the lower-cased line.
+/// exceptions build tools raise when tests failed, mocha's progress bar total (`✖ 98/100 passing`),
+/// XCTest's `Executed 3 tests, with 1 failure`. Matched against the lower-cased line.
 const WRAP_UP_PATTERN: [&str; 10] = [
     r"^(\S+: )?make(\[\d+\])?: \*\*\*|recipe for target .* failed|^rake aborted!|",
     r"testsfailedexception|tests? unsuccessful|^\[error\] total time|^\[error\] failed tests:|",
@@ -166,7 +168,7 @@ const WRAP_UP_PATTERN: [&str; 10] = [
     r"exit(ed)? (status|code) \d+|^npm err! test failed|^error command failed|errors occurred!?$|",
     r"compilation terminated|^error: could not compile|^error: aborting due to|^\d+ errors? generated|",
     r"^(test result|test suite|tests?): failed\b|^\d+ (tests?|specs?|scenarios?)\b.*\bfail|\b\d+ failing$|",
-    r"\b\d+/\d+ passing\b",
+    r"\b\d+/\d+ passing\b|^executed \d+ tests?, with \d+ failures?",
 ];
 static WRAP_UP: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(&WRAP_UP_PATTERN.concat()).ok());
 
@@ -190,18 +192,52 @@ pub fn is_retry(text: &str) -> bool {
 }
 
 /// A test runner's header for one test's failure report, after which the report's lines need
-/// not look like a report (source, locals): pytest's `____ test_name ____`.
+/// not look like a report (source, locals): pytest's `____ test_name ____`, TAP's `not ok 3 name`
+/// (its YAML diagnostics follow), PHP `run-tests.php`'s `========DIFF========`.
 pub fn is_report_header(text: &str) -> bool {
     let t = text.trim_end();
-    t.len() > 8 && t.starts_with("___") && t.ends_with("___") && t.contains(|c: char| c != '_' && c != ' ')
+    let pytest = t.len() > 8 && t.starts_with("___") && t.ends_with("___");
+    let tap = t.strip_prefix("not ok ").is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    (pytest && t.contains(|c: char| c != '_' && c != ' ')) || tap || is_php_diff_header(t)
+}
+
+/// PHP's `run-tests.php` opens the diff of a test's expected and actual output with
+/// `========DIFF========` (a verdict line follows the diff).
+fn is_php_diff_header(text: &str) -> bool {
+    text.trim() == "========DIFF========"
+}
+
+/// What a test runner's verdict line says of the report printed just above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The test failed: the report is a failure's.
+    Failed,
+    /// An expected failure (or a skip): the report is no failure.
+    Expected,
+}
+
+/// A verdict line of PHP's `run-tests.php` closing a test's `====DIFF====` report:
+/// `FAIL title [path/test.phpt]`, `XFAIL title [path/test.phpt]  XFAIL REASON: ...`.
+pub fn test_verdict(text: &str) -> Option<Verdict> {
+    let (word, rest) = text.split_once(' ')?;
+    if !rest.contains(".phpt]") {
+        return None;
+    }
+    match word {
+        "FAIL" | "BORK" | "LEAK" => Some(Verdict::Failed),
+        "XFAIL" | "SKIP" | "PASS" | "XLEAK" => Some(Verdict::Expected),
+        _ => None,
+    }
 }
 
 /// A separator that ends a test runner's per-test report: pytest's `---- Captured stdout ----`,
-/// `==== short test summary ====`.
+/// `==== short test summary ====`; TAP's end of diagnostics `  ...`, next result `ok 4` or comment.
 pub fn is_report_separator(text: &str) -> bool {
     let t = text.trim_end();
-    ((t.starts_with("---") && t.ends_with("---")) || (t.starts_with("===") && t.ends_with("===")))
+    let rule = ((t.starts_with("---") && t.ends_with("---")) || (t.starts_with("===") && t.ends_with("===")))
         && t.contains(|c: char| c.is_alphanumeric())
+        && t.contains(' ');
+    rule || t.trim_start() == "..." || t.starts_with("ok ") || t.starts_with("# ")
 }
 
 /// Whether the line says a command or step exited non-zero (see [`FAILING_EXIT`]).
@@ -249,7 +285,8 @@ static REPORT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// Progress lines of package managers and build tools (`Downloaded quick-error v1.2`,
-/// `Compiling error-chain`, `Collecting`, `Requirement already satisfied`): crate or package
+/// `Compiling error-chain`, `Collecting`, `Requirement already satisfied`, SwiftLint's
+/// `Linting 'Error.swift' (10/48)`): crate, package or file
 /// names may contain failure words, the line never reports a failure.
 static PROGRESS: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -257,7 +294,7 @@ static PROGRESS: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"Unpacking|Setting up|Selecting|Preparing|Collecting|Requirement already satisfied|Using|Get:\d+|Hit:\d+|",
         r"Successfully (installed|built)|Building wheel|Created wheel|Stored in|Processing|Resolving|Linking|",
         r"Documenting|Adding|Locking|Removing|Building|Built|Loading|Pulling|Extracting|Pull complete|Waiting|",
-        r"Receiving objects|Resolving deltas|remote: )\b"
+        r"Receiving objects|Resolving deltas|remote: )\b|^\s*Linting '[^']+' \(\d+/\d+\)"
     ))
     .ok()
 });
@@ -303,8 +340,18 @@ pub fn chunk_score(line: &LogLine) -> (f64, Reason) {
     if base > LOG_RECORD_SCORE && LOG_RECORD.as_ref().is_some_and(|r| r.is_match(text)) {
         return (LOG_RECORD_SCORE, reason);
     }
-    if XCTEST_SUMMARY.as_ref().is_some_and(|r| r.is_match(text)) {
+    if base == 0.0 && reason == Reason::Context && mentions_assertion(text) {
+        return (ASSERTION_SCORE, Reason::Vocabulary);
+    }
+    if base > PROGRESS_FAILURE_SCORE && TEST_PROGRESS.as_ref().is_some_and(|r| r.is_match(text)) {
+        return (PROGRESS_FAILURE_SCORE, Reason::Vocabulary);
+    }
+    if is_summary_item(text) {
         return (SUMMARY_SCORE, Reason::Tool);
+    }
+    if is_php_diff_header(text) {
+        // It opens a report, and is no part of it.
+        return (3.0, Reason::Boilerplate);
     }
     if base < 3.0 && REPORT.as_ref().is_some_and(|r| r.is_match(text)) {
         return (3.0, Reason::Tool);
@@ -316,6 +363,35 @@ pub fn chunk_score(line: &LogLine) -> (f64, Reason) {
 /// `  testName, message`, its `  /path/File.swift:12` and the code around it. The summary is what
 /// the tool offers as the report (its `✗` lines during the run only name the test).
 static XCTEST_SUMMARY: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^  test\w+, \S").ok());
+
+/// An assertion's report (`Expected: 1`, `actual: 2`, `assert_eq!`). [`line_score`] keeps its own,
+/// narrower vocabulary (the diff relies on it).
+static ASSERTION: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i-u)\b(expected|actual|assert\w*)\b").ok());
+
+/// Whether the line speaks of an assertion (see [`ASSERTION`]); a cheap byte test first.
+fn mentions_assertion(text: &str) -> bool {
+    let candidate = text.as_bytes().windows(4).any(|w| {
+        let w = [w[0] | 0x20, w[1] | 0x20, w[2] | 0x20, w[3] | 0x20];
+        &w == b"xpec" || &w == b"ctua" || &w == b"sser"
+    });
+    candidate && ASSERTION.as_ref().is_some_and(|r| r.is_match(text))
+}
+
+/// Score of an assertion's report line.
+const ASSERTION_SCORE: f64 = 1.5;
+
+/// A test runner's progress line for a failed test, which names the test but not why it failed;
+/// the runner reports why further on: pytest's verbose `tests/test_a.py::test_b FAILED`.
+static TEST_PROGRESS: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^\S+\.py::\S+( <- \S+)? (FAILED|ERROR)\b").ok());
+
+/// Score of a progress line that names a failed test.
+const PROGRESS_FAILURE_SCORE: f64 = 1.5;
+
+/// Whether the line is an item of a tool's end-of-run failure summary (see [`XCTEST_SUMMARY`]).
+pub fn is_summary_item(text: &str) -> bool {
+    text.starts_with("  test") && XCTEST_SUMMARY.as_ref().is_some_and(|r| r.is_match(text))
+}
 
 /// Score of a line of a tool's end-of-run failure summary, above its progress lines.
 const SUMMARY_SCORE: f64 = 3.5;
@@ -351,6 +427,8 @@ mod tests {
         assert!(RUBY_FRAME.is_some());
         assert!(LOG_RECORD.is_some());
         assert!(XCTEST_SUMMARY.is_some());
-        assert_eq!(RULES.len(), 13);
+        assert!(TEST_PROGRESS.is_some());
+        assert!(ASSERTION.is_some());
+        assert_eq!(RULES.len(), RULE_SPECS.len(), "a line-score pattern does not compile");
     }
 }

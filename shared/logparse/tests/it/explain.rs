@@ -178,3 +178,142 @@ fn tap_failures_count_even_when_their_title_says_no_errors() {
     let chunk = texts(&travis("ok", "npm test", body, ""));
     assert_eq!(chunk[0], "not ok 2 no errors", "{chunk:?}");
 }
+
+#[test]
+fn a_tap_report_is_its_not_ok_line_and_diagnostics_and_the_first_one_wins() {
+    let body = "TAP version 13\nok 1 loads\nnot ok 2 sorts\n  ---\n    operator: equal\n    expected: 2\n    actual:   3\n\
+                \x20 ...\nok 3 prints\nok 4 parses\nnot ok 5 renders without errors\n  ---\n    operator: deepEqual\n\
+                \x20   expected: []\n    actual: [ { message: 'Unexpected token', severity: 2 } ]\n    stack: |-\n\
+                \x20     Error: renders without errors\n          at Test.assert (tape/lib/test.js:225:54)\n  ...\n\n1..5";
+    let chunk = texts(&travis("ok", "npm test", body, ""));
+    assert_eq!(
+        chunk,
+        ["not ok 2 sorts", "  ---", "    operator: equal", "    expected: 2", "    actual:   3"],
+        "the first failure, up to the end of its diagnostics"
+    );
+}
+
+#[test]
+fn a_retried_commands_failure_is_the_chunk_even_when_a_later_command_fails() {
+    let log = "travis_time:start:01\n$ npm install\nnpm WARN deprecated left-pad@1.0.0\n\
+               Error: Cannot find module 'left-pad'\n    at Function.Module._resolveFilename (module.js:325:15)\n\
+               \x20   at require (internal/module.js:12:17)\n\nThe command \"npm install\" failed. Retrying, 2 of 3.\n\
+               \n$ npm install\nadded 12 packages\ntravis_time:end:01\n\nThe command \"npm install\" exited with 0.\n\
+               travis_time:start:02\n$ ./ci/build.sh\nE: Failed to fetch http://mirror.example/dists/Packages  404  Not Found\n\
+               Traceback (most recent call last):\n  File \"./ci/build.sh\", line 3, in <module>\nOSError: apt-get failed\n\
+               travis_time:end:02\n\nThe command \"./ci/build.sh\" exited with 1.\n\nDone. Your build exited with 1.\n";
+    let chunk = texts(log);
+    assert!(chunk.contains(&"Error: Cannot find module 'left-pad'".to_owned()), "{chunk:?}");
+    assert!(chunk.iter().all(|l| !l.contains("Traceback") && !l.contains("Retrying")), "{chunk:?}");
+}
+
+#[test]
+fn mochas_numbered_failures_win_over_its_progress_bar_total() {
+    let body = "  [▬▬▬▬▬▬▬▬▬▬] ✖ 98/100 passing (3s)\n\n  98 passing (3s)\n  2 failing\n\n  1) \n\
+                \x20      parser\n         keeps comments:\n     AssertionError: expected 1 to equal 2\n\
+                \x20     at Context.<anonymous> (test/parser.ts:12:20)\n\n  2) \n       parser\n\
+                \x20        keeps blank lines:\n     AssertionError: expected 3 to equal 4\n\
+                \x20     at Context.<anonymous> (test/parser.ts:30:20)\n";
+    let chunk = texts(&travis("ok", "npm test", body, ""));
+    assert_eq!(chunk[0], "  1) ", "{chunk:?}");
+    assert!(chunk.contains(&"     AssertionError: expected 1 to equal 2".to_owned()), "{chunk:?}");
+    assert!(chunk.iter().all(|l| !l.contains("passing")), "{chunk:?}");
+}
+
+#[test]
+fn xcprettys_failure_summary_wins_over_its_progress_marks() {
+    let body = "ParserTests\n    ✓ testParsesEmpty (0.001 seconds)\n    ✗ testParsesNested, XCTAssertEqual failed\n\
+                \x20   ✓ testParsesFlat (0.002 seconds)\n\n\n\
+                ParserTests\n\n  testParsesNested, XCTAssertEqual failed: (\"1\") is not equal to (\"2\")\n\n\
+                \x20 /Users/ci/App/Tests/ParserTests.swift:42\n\n  ```\n        let tree = parse(\"[[1]]\")\n\
+                \x20       XCTAssertEqual(tree.depth, 2)\n  ```\n\n\n\n\t Executed 3 tests, with 1 failure (0 unexpected) in 0.1 seconds\n";
+    let chunk = texts(&travis("ok", "set -o pipefail && xcodebuild test | xcpretty", body, ""));
+    assert_eq!(chunk[0], "ParserTests", "the suite line above the summary: {chunk:?}");
+    assert_eq!(chunk[1], "  testParsesNested, XCTAssertEqual failed: (\"1\") is not equal to (\"2\")");
+    assert!(chunk.contains(&"  /Users/ci/App/Tests/ParserTests.swift:42".to_owned()), "{chunk:?}");
+    assert!(chunk.iter().all(|l| !l.contains('✗') && !l.contains("Executed")), "{chunk:?}");
+}
+
+#[test]
+fn a_pytest_report_runs_from_its_header_to_the_next_separator_and_the_first_wins() {
+    let mut body = String::from("============ test session starts ============\n");
+    for name in ["alpha", "beta", "gamma"] {
+        body.push_str(&format!("tests/test_api.py::test_{name} FAILED\n"));
+    }
+    body.push_str("tests/test_api.py::test_delta PASSED\n\n================ FAILURES ================\n");
+    for (name, host) in [("alpha", "a.test"), ("beta", "b.test"), ("gamma", "c.test")] {
+        body.push_str(&format!(
+            "_______________ test_{name} _______________\n\nclient = <Client object at 0x7f00>\n\n\
+             \x20   def test_{name}(client):\n>       r = client.get(\"http://{host}/\")\n\n\
+             tests/test_api.py:9: \n_ _ _ _ _ _ _ _ _ _ _ _\nself = <Adapter object at 0x7f01>\n\
+             timeout = None\n\n>   raise ConnectionError(e)\nE   ConnectionError: cannot reach {host}\n\n\
+             lib/adapters.py:487: ConnectionError\n------------- Captured stdout call -------------\n\
+             connecting to {host}\n"
+        ));
+    }
+    body.push_str("========= 3 failed, 1 passed in 2.1 seconds =========");
+    let chunk = texts(&travis("ok", "pytest -v tests", &body, ""));
+    assert_eq!(chunk.first().map(String::as_str), Some("_______________ test_alpha _______________"), "{chunk:?}");
+    assert_eq!(chunk.last().map(String::as_str), Some("lib/adapters.py:487: ConnectionError"), "{chunk:?}");
+    assert!(chunk.contains(&"client = <Client object at 0x7f00>".to_owned()), "{chunk:?}");
+}
+
+#[test]
+fn php_run_tests_diffs_of_expected_failures_are_no_failure() {
+    let mut body = String::new();
+    for i in 0..3 {
+        body.push_str(&format!(
+            "TEST {i}/900 [2/2 concurrent test workers running]\n========DIFF========\n\
+             001+ Fatal error: Uncaught Error: Call to undefined method Foo::bar() in /src/tests/xfail{i}.php:3\n\
+             001- OK\n========DONE========\n\
+             XFAIL Calls on a parent [tests/xfail{i}.phpt]   XFAIL REASON: known bug\n"
+        ));
+    }
+    body.push_str(
+        "TEST 5/900 [2/2 concurrent test workers running]\n========DIFF========\n\
+         002+     Parameter #1 [ <optional> $flags ]\n002-     Parameter #1 [ <optional> $mode ]\n\
+         ========DONE========\nFAIL Reflection of the constructor [ext/spl/tests/ctor.phpt] \n\
+         TEST 6/900 [2/2 concurrent test workers running]\n",
+    );
+    let chunk = texts(&travis("ok", "make test", &body, ""));
+    assert_eq!(
+        chunk,
+        [
+            "002+     Parameter #1 [ <optional> $flags ]",
+            "002-     Parameter #1 [ <optional> $mode ]",
+            "========DONE========",
+            "FAIL Reflection of the constructor [ext/spl/tests/ctor.phpt] ",
+        ]
+    );
+}
+
+#[test]
+fn expected_and_actual_lines_keep_a_report_going() {
+    let body = "Describing Runner\n[-] runs every file -> Expected and actual values differ!\n\n\
+                Expected: 'dir/file1.Tests.ps1'\n\nActual  : 'file1.Tests.ps1'\n\nat Verify-Equal, Verify-Equal.ps1:16\n\n\
+                Tests Passed: 4, Failed: 1";
+    let chunk = texts(&travis("ok", "pwsh ./test.ps1", body, ""));
+    assert_eq!(chunk[0], "[-] runs every file -> Expected and actual values differ!");
+    assert!(chunk.contains(&"Actual  : 'file1.Tests.ps1'".to_owned()), "{chunk:?}");
+}
+
+#[test]
+fn among_many_alike_reports_the_first_stays_when_the_block_list_is_full() {
+    let mut body = String::new();
+    for i in 0..400 {
+        body.push_str(&format!("case {i} starting\nsome/file.c:{i}: error: bad value in case {i}\nnext\nnext\nnext\n"));
+    }
+    let chunk = texts(&travis("ok", "make check", &body, ""));
+    assert_eq!(chunk.first().map(String::as_str), Some("some/file.c:0: error: bad value in case 0"), "{chunk:?}");
+}
+
+#[test]
+fn a_linters_progress_over_files_named_error_is_no_failure() {
+    let body = "Linting Swift files in current working directory\nLinting 'Error.swift' (1/3)\n\
+                Linting 'Failure.swift' (2/3)\n\
+                /src/App/Sync.swift:156:13: warning: Redundant Discardable Let Violation (redundant_discardable_let)\n\
+                Linting 'Sync.swift' (3/3)\nDone linting! Found 1 violation, 0 serious in 3 files.";
+    let chunk = texts(&travis("ok", "swiftlint --strict", body, ""));
+    assert!(chunk[0].contains("Redundant Discardable Let Violation"), "{chunk:?}");
+    assert!(chunk.iter().all(|l| !l.contains("Error.swift") && !l.contains("Failure.swift")), "{chunk:?}");
+}
