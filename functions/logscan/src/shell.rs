@@ -114,6 +114,8 @@ impl Logscan {
             }
         };
         self.apply_flaky_history(job, &mut diagnosis).await;
+        // The training features stay in the store; consumers of the topic do not need them.
+        let published = Diagnosis { features: Vec::new(), ..diagnosis.clone() };
         let message = Message {
             id: format!("diagnosis:{}", diagnosis.id),
             topic: TOPIC_DIAGNOSES.into(),
@@ -123,7 +125,7 @@ impl Logscan {
                 ("cause".to_owned(), diagnosis.cause.label().to_owned()),
                 ("transient".to_owned(), diagnosis.transient.to_string()),
             ]),
-            data: serde_json::to_vec(&diagnosis).map_err(|e| HandlerError::Permanent(e.to_string()))?,
+            data: serde_json::to_vec(&published).map_err(|e| HandlerError::Permanent(e.to_string()))?,
         };
         let batch = WriteBatch::new()
             .put_with(collections::DIAGNOSES, &id, to_value(&diagnosis).map_err(retry)?, Precondition::Absent)

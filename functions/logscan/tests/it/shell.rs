@@ -2,7 +2,7 @@
 //! shapes (302 to the blob), diagnoses stored and published once, the passing-run profile, and
 //! the fetch failures that must still end in a recorded diagnosis.
 
-use aetherveil_bus::HandlerError;
+use aetherveil_bus::{Bus, Delivery, Handler, HandlerError, LocalBus, RetryPolicy};
 use aetherveil_github::{Config, GitHub};
 use aetherveil_logscan::{Cause, Diagnosis, Handled, Logscan, LogscanConfig};
 use aetherveil_models::github::EventType;
@@ -54,6 +54,7 @@ fixed_after = 3
 
 struct Fixture {
     sim: Simulator,
+    sqlite: SqliteStore,
     store: Arc<dyn Store>,
     logscan: Logscan,
     _dir: tempfile::TempDir,
@@ -64,15 +65,15 @@ async fn fixture(config: LogscanConfig) -> Fixture {
     let sim = Simulator::start(scenario(), options).await.expect("simulator");
     sim.run(|_| {}).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path().join("db.sqlite"), Synchronous::Normal).expect("store"));
+    let sqlite = SqliteStore::open(dir.path().join("db.sqlite"), Synchronous::Normal).expect("store");
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let mut gh = Config::new(sim.api_url(), "test-token");
     gh.max_retries = 1;
     gh.backoff_base = Duration::from_millis(5);
     gh.backoff_cap = Duration::from_millis(10);
     let logscan = Logscan::new(store.clone(), GitHub::new(gh).expect("client"), config);
     logscan.ensure_indexes().await.expect("indexes");
-    Fixture { sim, store, logscan, _dir: dir }
+    Fixture { sim, sqlite, store, logscan, _dir: dir }
 }
 
 /// The job record the webhook function makes of the simulator's `workflow_job` completed payload
@@ -212,4 +213,43 @@ async fn diagnosed_at(f: &Fixture, job: JobRecord, attempt: u32) -> Diagnosis {
         Handled::Diagnosed(d) => *d,
         other => panic!("expected a diagnosis, got {other:?}"),
     }
+}
+
+/// Collects what a subscription receives.
+struct Collect(std::sync::Mutex<Vec<serde_json::Value>>);
+
+#[async_trait::async_trait]
+impl Handler for Collect {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandlerError> {
+        let value =
+            serde_json::from_slice(&delivery.message.data).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        self.0.lock().expect("lock").push(value);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_diagnosis_is_published_once_on_the_diagnoses_topic() {
+    let f = fixture(LogscanConfig::default()).await;
+    let bus = LocalBus::new(f.sqlite.clone(), RetryPolicy::default());
+    let seen = Arc::new(Collect(std::sync::Mutex::new(Vec::new())));
+    bus.subscribe("test", aetherveil_logscan::names::TOPIC_DIAGNOSES, seen.clone()).expect("subscribe");
+    let failed = failures(&f);
+    for (job, _, _) in failed.iter().take(2) {
+        diagnosed(&f, job.clone()).await;
+        assert_eq!(f.logscan.process(&event(job.clone()), 2).await.expect("redelivery"), Handled::Duplicate);
+    }
+    for _ in 0..200 {
+        if seen.0.lock().expect("lock").len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let messages = seen.0.lock().expect("lock").clone();
+    let ids: Vec<u64> = messages.iter().filter_map(|m| m["job_id"].as_u64()).collect();
+    let expected: Vec<u64> = failed.iter().take(2).map(|(j, _, _)| j.job_id.0).collect();
+    assert_eq!(ids, expected, "one message per diagnosis, in order");
+    assert!(messages.iter().all(|m| m["cause"].is_string() && m["features"] == serde_json::json!([])), "{messages:?}");
+    bus.shutdown().await;
 }
