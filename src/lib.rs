@@ -14,8 +14,12 @@
 //!
 //! outbox ──▶ bus (shared/bus: durable cursor per subscription, retry + backoff, dead letters)
 //!     topic pipeline-events ──▶ journal (the consumers' record of every event, idempotent)
-//!                           ──▶ monitor, logscan, posture (later issues)
-//!     diagnoses ──▶ healer ──▶ GitHub API; anomalies ──▶ ado
+//!                           ──▶ monitor (functions/monitor): baselines, anomalies ──▶ topic anomalies
+//!                           ──▶ logscan (functions/logscan): a failed job's log from the GitHub
+//!                               API ──▶ cause, transient or not, evidence ──▶ topic diagnoses
+//!                           ──▶ posture (later issue)
+//!     diagnoses ──▶ healer (later issue) ──▶ GitHub API; anomalies ──▶ ado
+//!     trainer (schedule, POST /trainer/run): recorded outcomes ──▶ versioned models
 //! ```
 //!
 //! Each function is a crate under `functions/` exporting a router or handler; this crate only
