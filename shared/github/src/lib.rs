@@ -8,6 +8,11 @@
 //! [`GitHub::rerun_failed_jobs`]), caches ([`GitHub::list_caches`], [`GitHub::delete_cache`],
 //! [`GitHub::delete_caches_by_key`]), issues ([`GitHub::create_issue`], [`GitHub::update_issue`],
 //! [`GitHub::comment_issue`]) and check runs ([`GitHub::create_check_run`], [`GitHub::update_check_run`]).
+//! Job logs can also be streamed to a file with a size limit ([`GitHub::job_log_to_file`]).
+//!
+//! Auth is a token (personal or installation), or a GitHub App ([`AppCredentials`]: an RS256 JWT
+//! from the App's private key) whose per-installation clients come from [`Installations`], with
+//! their installation tokens cached and refreshed five minutes before they expire.
 //!
 //! # What happens to one call
 //!
@@ -50,6 +55,7 @@
 //! must stay on the API origin (the token is never sent elsewhere).
 
 mod actions;
+mod app;
 mod caches;
 mod checks;
 mod client;
@@ -60,6 +66,7 @@ mod policy;
 mod rate_limit;
 
 pub use actions::{Job, Step, WorkflowRun};
+pub use app::{AppCredentials, Installations};
 pub use caches::ActionsCache;
 pub use checks::{CheckConclusion, CheckOutput, CheckRun, CheckRunOutput, CheckRunPatch, CheckStatus, NewCheckRun};
 pub use client::GitHub;

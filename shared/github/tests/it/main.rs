@@ -2,6 +2,7 @@
 //! `client.rs` for retries, rate limits, errors, headers and configuration.
 
 mod actions;
+mod app;
 mod caches;
 mod checks;
 mod client;

@@ -217,6 +217,20 @@ fn api_routes() -> Router<Arc<Shared>> {
         .route("/repos/{owner}/{repo}/issues/{number}/comments", post(comment_issue))
         .route("/repos/{owner}/{repo}/check-runs", post(create_check_run))
         .route("/repos/{owner}/{repo}/check-runs/{id}", patch(update_check_run))
+        .route("/app/installations/{id}/access_tokens", post(access_token))
+}
+
+/// Installations from this id on get tokens that expire in two minutes (inside the client's
+/// refresh margin), to exercise the refresh.
+pub const SHORT_LIVED_INSTALLATION: u64 = 1000;
+
+/// `POST /app/installations/{id}/access_tokens`: a new token each time (GitHub checks the App's
+/// JWT; the tests check it on the recorded request).
+async fn access_token(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
+    let n = shared.served.load(Ordering::SeqCst);
+    let ttl = if id >= SHORT_LIVED_INSTALLATION { chrono::Duration::minutes(2) } else { chrono::Duration::hours(1) };
+    let body = json!({"token": format!("ghs_{id}_{n}"), "expires_at": (chrono::Utc::now() + ttl).to_rfc3339()});
+    (StatusCode::CREATED, axum::Json(body)).into_response()
 }
 
 /// Records the request, plays a matching fault, and adds GitHub's rate-limit headers.

@@ -1,0 +1,1 @@
+//! Success probabilities: Beta posteriors per (cause, signature, job), pooled.

@@ -1,0 +1,1 @@
+//! Prior rerun success rates.
