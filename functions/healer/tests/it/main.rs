@@ -1,2 +1,4 @@
 //! Integration tests of the healer.
 mod decide;
+mod posterior;
+mod priors;
