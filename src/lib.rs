@@ -29,6 +29,7 @@
 pub mod api;
 pub mod bench;
 pub mod demo;
+pub mod diagnose;
 pub mod eval;
 pub mod fixtures;
 pub mod insights;

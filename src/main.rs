@@ -65,6 +65,8 @@ enum Command {
     /// Start the platform in a temporary directory and play the bundled five-repository,
     /// thirty-day scenario against it in about a minute.
     Demo(sim::DemoArgs),
+    /// Why did this job fail? Logscan's analysis of a job log (or a run's log zip) on disk.
+    Diagnose(aetherveil::diagnose::DiagnoseArgs),
     /// Evaluate on a public dataset (`../shared/datasets`), printing the metric its papers use.
     Eval {
         #[command(subcommand)]
@@ -173,6 +175,10 @@ fn main() -> ExitCode {
                 }
                 print!("{}", toml::to_string_pretty(&config)?);
                 Ok(ExitCode::SUCCESS)
+            }
+            Command::Diagnose(args) => {
+                init_cli_logging();
+                aetherveil::diagnose::run(&args).map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
             Command::Eval { what } => {
                 init_cli_logging();

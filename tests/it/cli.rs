@@ -23,8 +23,14 @@ fn every_subcommand_has_help() {
         &["bench", "--help"],
         &["bench", "webhook", "--help"],
         &["bench", "loadgen", "--help"],
+        &["bench", "mining", "--help"],
+        &["bench", "logscan", "--help"],
         &["sim", "--help"],
         &["demo", "--help"],
+        &["diagnose", "--help"],
+        &["eval", "loghub", "--help"],
+        &["eval", "logchunks", "--help"],
+        &["eval", "cidiff", "--help"],
     ] {
         let out = run(args, &[]);
         assert!(out.status.success(), "{args:?}");
@@ -75,4 +81,38 @@ fn sigterm_stops_the_server_cleanly_and_a_secret_is_generated_when_none_is_set()
     assert!(secret.trim().len() >= 32);
     let status = server.sigterm();
     assert!(status.success(), "{status:?}");
+}
+
+const FAILED_LOG: &str = "2026-03-01T09:00:00.0000000Z ##[group]Run cargo build --locked\n\
+2026-03-01T09:00:00.1000000Z cargo build --locked\n\
+2026-03-01T09:00:00.2000000Z ##[endgroup]\n\
+2026-03-01T09:00:04.0000000Z    Compiling ledger v0.3.1 (/home/runner/work/ledger/ledger)\n\
+2026-03-01T09:00:05.0000000Z error[E0425]: cannot find value `totl` in this scope\n\
+2026-03-01T09:00:05.0000000Z   --> src/lib.rs:12:5\n\
+2026-03-01T09:00:05.1000000Z error: could not compile `ledger` (lib) due to 1 previous error\n\
+2026-03-01T09:00:05.2000000Z ##[error]Process completed with exit code 101.\n";
+
+#[test]
+fn diagnose_explains_a_log_on_disk_and_says_why_it_cannot_read_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("build.log");
+    std::fs::write(&log, FAILED_LOG).expect("write");
+    let path = log.to_str().expect("utf-8 path");
+    let out = run(&["diagnose", path], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("does not compile") && text.contains("error[E0425]"), "{text}");
+    assert!(text.contains("     5 | error[E0425]"), "evidence with its line number: {text}");
+
+    let out = run(&["diagnose", path, "--json"], &[]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["cause"], "compilation");
+    assert_eq!(json["transient"], false);
+
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, [0u8, 159, 146, 150, 0, 7, 1, 2]).expect("write");
+    let out = run(&["diagnose", garbage.to_str().expect("utf-8 path")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unknown") && text.contains("cannot be read"), "{text}");
 }

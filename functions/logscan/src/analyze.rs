@@ -7,8 +7,8 @@
 //! the end of the failing step, which is at the end of the log: later steps are skipped after a
 //! failure, and post-job cleanup is short); the explainer covers the whole log.
 
-use crate::classify::{Classification, Classifier, JobContext};
-use crate::diagnosis::{LogStats, RelevantLine};
+use crate::classify::{Classification, Classifier, JobContext, Scan};
+use crate::diagnosis::{LogStats, Markdown, RelevantLine};
 use aetherveil_logparse::LogLine;
 use aetherveil_logparse::diff::{DiffConfig, DiffHit, PassingProfile, diff};
 use aetherveil_logparse::explain::{Explainer, Explanation};
@@ -33,6 +33,25 @@ pub struct Analysis {
     pub features: Vec<String>,
 }
 
+impl Analysis {
+    /// The analysis as Markdown, like a stored diagnosis of job `job_name` renders.
+    pub fn markdown<'a>(&'a self, job_name: &'a str, compared_with: u32) -> Markdown<'a> {
+        let c = &self.classification;
+        Markdown {
+            job_name,
+            cause: c.cause,
+            summary: &self.summary,
+            confidence: c.confidence,
+            transient: c.transient,
+            reason: &c.reason,
+            remedy: c.cause.remedy(),
+            lines: &self.lines,
+            compared_with,
+            log: &self.stats,
+        }
+    }
+}
+
 /// Reads `input` (a job log) and analyses it. Errors only for input that is not a log at all
 /// (empty, binary); the caller records those as `unknown` with the reason.
 pub fn analyze(
@@ -42,47 +61,72 @@ pub fn analyze(
     profile: Option<&PassingProfile>,
     max_lines: usize,
 ) -> Result<Analysis, ReadError> {
-    let mut scan = classifier.scan(ctx);
-    let mut explainer = Explainer::new();
-    let mut tail: VecDeque<LogLine> = VecDeque::new();
-    let mut stats = LogStats::default();
-    let mut last_step: Option<std::sync::Arc<str>> = None;
+    let mut analyzer = Analyzer::new(ctx, classifier, profile);
     for line in JobLogReader::new(BufReader::with_capacity(1 << 16, input)) {
-        let line = line?;
-        stats.lines += 1;
-        if line.step.is_some() && line.step != last_step {
-            stats.steps += 1;
-            last_step.clone_from(&line.step);
-        }
-        scan.feed(&line);
-        explainer.push(&line);
-        if profile.is_some() {
-            if tail.len() == DIFF_TAIL_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(line);
+        analyzer.push(line?);
+    }
+    Ok(analyzer.finish(max_lines))
+}
+
+/// The same pass, fed line by line (for logs that come as lines, such as a job of a run-log
+/// archive).
+pub struct Analyzer<'a> {
+    scan: Scan<'a>,
+    explainer: Explainer,
+    profile: Option<&'a PassingProfile>,
+    tail: VecDeque<LogLine>,
+    stats: LogStats,
+    last_step: Option<std::sync::Arc<str>>,
+}
+
+impl<'a> Analyzer<'a> {
+    pub fn new(ctx: &'a JobContext, classifier: &'a Classifier, profile: Option<&'a PassingProfile>) -> Self {
+        Self {
+            scan: classifier.scan(ctx),
+            explainer: Explainer::new(),
+            profile: profile.filter(|p| p.runs() > 0),
+            tail: VecDeque::new(),
+            stats: LogStats::default(),
+            last_step: None,
         }
     }
-    let features = scan.features();
-    let classification = scan.finish();
-    let explanation = explainer.finish();
-    let diffed = profile.filter(|p| p.runs() > 0).map(|p| {
-        let tail: Vec<LogLine> = tail.into();
-        let hits = diff(p, &tail, &DiffConfig::default());
-        let new_lines: u64 = hits.iter().map(|h| h.lines.len() as u64).sum();
-        (hits, new_lines)
-    });
-    let hits: &[DiffHit] = match &diffed {
-        Some((hits, new_lines)) => {
-            stats.new_lines = *new_lines;
-            hits
+
+    pub fn push(&mut self, line: LogLine) {
+        self.stats.lines += 1;
+        if line.step.is_some() && line.step != self.last_step {
+            self.stats.steps += 1;
+            self.last_step.clone_from(&line.step);
         }
-        None => &[],
-    };
-    let lines = select_lines(&classification, &explanation, hits, max_lines);
-    let method = classification.method.clone();
-    let summary = summary(&classification, &lines, &explanation);
-    Ok(Analysis { classification, method, summary, lines, stats, features })
+        self.scan.feed(&line);
+        self.explainer.push(&line);
+        if self.profile.is_some() {
+            if self.tail.len() == DIFF_TAIL_LINES {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line);
+        }
+    }
+
+    /// The analysis, with at most `max_lines` evidence lines.
+    pub fn finish(self, max_lines: usize) -> Analysis {
+        let mut stats = self.stats;
+        let features = self.scan.features();
+        let classification = self.scan.finish();
+        let explanation = self.explainer.finish();
+        let hits: Vec<DiffHit> = match self.profile {
+            Some(p) => {
+                let tail: Vec<LogLine> = self.tail.into();
+                let hits = diff(p, &tail, &DiffConfig::default());
+                stats.new_lines = hits.iter().map(|h| h.lines.len() as u64).sum();
+                hits
+            }
+            None => Vec::new(),
+        };
+        let lines = select_lines(&classification, &explanation, &hits, max_lines);
+        let method = classification.method.clone();
+        let summary = summary(&classification, &lines, &explanation);
+        Analysis { classification, method, summary, lines, stats, features }
+    }
 }
 
 fn clip(text: &str) -> String {

@@ -86,16 +86,38 @@ impl Diagnosis {
     /// Markdown for a check run, an issue or a chat message: the cause, the verdict on a rerun,
     /// the remedy, and the lines to read with their step and line number.
     pub fn markdown(&self) -> Markdown<'_> {
-        Markdown(self)
+        Markdown {
+            job_name: &self.job_name,
+            cause: self.cause,
+            summary: &self.summary,
+            confidence: self.confidence,
+            transient: self.transient,
+            reason: &self.reason,
+            remedy: &self.remedy,
+            lines: &self.lines,
+            compared_with: self.compared_with,
+            log: &self.log,
+        }
     }
 }
 
-/// [`Diagnosis::markdown`]'s rendering.
-pub struct Markdown<'a>(&'a Diagnosis);
+/// A diagnosis rendered as Markdown ([`Diagnosis::markdown`], or an analysis of a local log).
+pub struct Markdown<'a> {
+    pub job_name: &'a str,
+    pub cause: Cause,
+    pub summary: &'a str,
+    pub confidence: f64,
+    pub transient: bool,
+    pub reason: &'a str,
+    pub remedy: &'a str,
+    pub lines: &'a [RelevantLine],
+    pub compared_with: u32,
+    pub log: &'a LogStats,
+}
 
 impl fmt::Display for Markdown<'_> {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = self.0;
+        let d = self;
         let verdict = if d.transient { "transient: a rerun is likely to pass" } else { "deterministic: fix the cause" };
         writeln!(out, "### {} failed: {}", d.job_name, d.cause.describe())?;
         writeln!(out)?;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use aetherveil_logparse::reader::{ReaderConfig, read_lines};
 use aetherveil_logparse::{LineKind, LogLine};
 use aetherveil_logscan::cause::{Cause, TAXONOMY, priors_from_taxonomy};
 use aetherveil_logscan::classify::{Classification, Classifier, JobContext, Model, ModelArtifact, registry, unknown};
@@ -13,69 +14,21 @@ use aetherveil_simulator::Tool;
 use aetherveil_simulator::logs::{LogSpec, render};
 use chrono::{Duration, TimeZone, Utc};
 
-/// Reads a GitHub Actions job log the way the log reader does, for these tests: strips the ISO-8601
-/// timestamp and ANSI escapes, turns `##[error]`-style markers into the line kind, and names each
-/// line's step after the last `##[group]Run ...` header.
+/// The lines of a job log, as the logscan function reads them.
 fn lines_of(text: &str) -> Vec<LogLine> {
-    let mut step: Option<Arc<str>> = None;
-    let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let raw = strip_timestamp(raw);
-        let clean = strip_ansi(raw);
-        let (kind, body) = marker(&clean);
-        if kind == LineKind::Group && body.starts_with("Run ") {
-            step = Some(Arc::from(body.trim_start_matches("Run ")));
-        }
-        out.push(LogLine { number: i as u32 + 1, step: step.clone(), kind, text: body.to_owned() });
-    }
-    out
+    read_lines(text.as_bytes(), ReaderConfig::default()).expect("a readable fixture")
 }
 
-fn strip_timestamp(line: &str) -> &str {
-    let bytes = line.as_bytes();
-    let looks_like =
-        bytes.len() > 20 && bytes[4] == b'-' && bytes[10] == b'T' && bytes[0..4].iter().all(u8::is_ascii_digit);
-    match (looks_like, line.find("Z ")) {
-        (true, Some(z)) if z < 40 => &line[z + 2..],
-        _ => line,
-    }
-}
-
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn marker(line: &str) -> (LineKind, &str) {
-    const MARKERS: [(&str, LineKind); 8] = [
-        ("##[error]", LineKind::Error),
-        ("##[warning]", LineKind::Warning),
-        ("##[notice]", LineKind::Notice),
-        ("##[debug]", LineKind::Debug),
-        ("##[command]", LineKind::Command),
-        ("[command]", LineKind::Command),
-        ("##[group]", LineKind::Group),
-        ("##[endgroup]", LineKind::EndGroup),
-    ];
-    for (m, kind) in MARKERS {
-        if let Some(rest) = line.strip_prefix(m) {
-            return (kind, rest);
-        }
-    }
-    (LineKind::Output, line)
+/// Text split into lines as is, for input the reader would refuse (the classifier must cope with
+/// it on its own).
+fn raw_lines(text: &str) -> Vec<LogLine> {
+    let line = |(i, text): (usize, &str)| LogLine {
+        number: i as u32 + 1,
+        step: None,
+        kind: LineKind::Output,
+        text: text.to_owned(),
+    };
+    text.lines().enumerate().map(line).collect()
 }
 
 fn ctx(conclusion: &str, labels: &[&str]) -> JobContext {
@@ -343,27 +296,28 @@ fn bad_input_is_unknown_with_a_reason_and_never_panics() {
             (state >> 24) as u8
         })
         .collect();
-    let c = classify_text(&classifier, &job, &String::from_utf8_lossy(&garbage));
+    let c = classifier.classify(&job, &raw_lines(&String::from_utf8_lossy(&garbage)));
     assert_eq!(c.cause, Unknown);
     assert!(c.reason.contains("not text"), "{}", c.reason);
     // An invalid zip (a truncated archive: the local header and nothing after it).
     let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
     zip.extend(garbage.iter().take(300));
-    let c = classify_text(&classifier, &job, &String::from_utf8_lossy(&zip));
+    let c = classifier.classify(&job, &raw_lines(&String::from_utf8_lossy(&zip)));
     assert_eq!(c.cause, Unknown);
     assert!(!c.reason.is_empty());
     // Truncated: the first lines of a job, cut before anything failed.
     let full = std::fs::read_to_string(fixtures_dir().join("test/jest.log")).expect("fixture");
     let cut: String = full.lines().take(8).map(|l| format!("{l}\n")).collect();
-    let c = classify_text(&classifier, &job, &cut);
+    let c = classifier.classify(&job, &raw_lines(&cut));
     assert_eq!(c.cause, Unknown);
     assert!(c.reason.contains("truncated"), "{}", c.reason);
     // Cut in the middle of a UTF-8 sequence and of a line, and a line of a megabyte.
     let mut bytes = full.as_bytes()[..full.len() / 2].to_vec();
     bytes.extend_from_slice(&[0xe2, 0x82]);
-    let _ = classify_text(&classifier, &job, &String::from_utf8_lossy(&bytes));
+    let c = classifier.classify(&job, &raw_lines(&String::from_utf8_lossy(&bytes)));
+    assert!((0.0..=1.0).contains(&c.confidence));
     let long = format!("{}€ No space left on device\n", "x".repeat(1 << 20));
-    let c = classify_text(&classifier, &job, &long);
+    let c = classifier.classify(&job, &raw_lines(&long));
     assert_eq!(c.cause, Unknown, "the needle is past the part of a line that is looked at");
     // The helper for callers that cannot read the log at all.
     let c = unknown("log download failed: 410 Gone");
@@ -553,4 +507,20 @@ fn taxonomy_counts_match_the_dataset() {
     assert!(prior(Test) > prior(Dependency) && prior(Dependency) > prior(Compilation));
     assert!(prior(Unknown) > 0.0, "operational causes keep a small prior");
     eprintln!("taxonomy priors: {}", priors.iter().map(|(c, p)| format!("{c}={p:.3}")).collect::<Vec<_>>().join(" "));
+}
+
+#[test]
+fn pips_verbose_notes_about_skipped_wheels_are_not_a_dependency_failure() {
+    let classifier = Classifier::new(None);
+    let log = "2026-02-01T10:00:00.0000000Z ##[group]Run pip install -v -r requirements.txt\n\
+2026-02-01T10:00:01.0000000Z   Link requires a different Python (3.8.10 not in: '>=3.9'): https://files.example.org/pkg-2.0.tar.gz (from https://pypi.org/simple/pkg/)\n\
+2026-02-01T10:00:02.0000000Z Successfully installed pkg-1.9\n\
+2026-02-01T10:00:03.0000000Z ##[group]Run pytest\n\
+2026-02-01T10:00:09.0000000Z FAILED tests/test_api.py::test_totals - assert 3 == 4\n\
+2026-02-01T10:00:09.1000000Z ##[error]Process completed with exit code 1.\n";
+    let c = classify_text(&classifier, &ctx("failure", &["ubuntu-latest"]), log);
+    assert_eq!(c.cause, Test, "{}", c.reason);
+    let refused = "ERROR: Package 'widget' requires a different Python: 3.8.10 not in '>=3.9'\n";
+    let c = classify_text(&classifier, &ctx("failure", &["ubuntu-latest"]), refused);
+    assert_eq!(c.cause, Dependency, "{}", c.reason);
 }

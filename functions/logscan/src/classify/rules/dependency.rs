@@ -77,7 +77,9 @@ pub const RULES: &[Rule] = &[
         ],
         &[
             r"ResolutionImpossible",
-            r"requires a different Python",
+            // `ERROR: Package 'x' requires a different Python`; pip's verbose "Link requires a
+            // different Python (...)" only says that it skipped a wheel.
+            r"Package '[^']+' requires a different Python",
             r"The conflict is caused by:",
             r"SolverProblemError",
             r"version solving failed",
