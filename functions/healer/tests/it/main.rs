@@ -1,4 +1,6 @@
 //! Integration tests of the healer.
+mod budget;
 mod decide;
 mod posterior;
 mod priors;
+mod signature;
