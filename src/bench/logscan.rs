@@ -66,13 +66,6 @@ fn generate(out: &mut impl Write, bytes: u64, failing: bool) -> std::io::Result<
     Ok(lines)
 }
 
-/// The process's peak resident set (VmHWM), in kB, on Linux.
-fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 fn write_log(path: &std::path::Path, bytes: u64, failing: bool) -> anyhow::Result<u64> {
     let mut out = BufWriter::new(std::fs::File::create(path)?);
     let lines = generate(&mut out, bytes, failing)?;
@@ -92,7 +85,7 @@ pub fn logscan(args: LogscanBenchArgs) -> anyhow::Result<()> {
     let mut profile = PassingProfile::new();
     profile.learn(JobLogReader::new(BufReader::new(std::fs::File::open(&passing)?)).map_while(Result::ok));
     let learned = started.elapsed().as_secs_f64();
-    let before = peak_rss_kb();
+    let before = super::process::own_status_kb("VmHWM:");
 
     let started = Instant::now();
     let ctx = JobContext {
@@ -104,7 +97,7 @@ pub fn logscan(args: LogscanBenchArgs) -> anyhow::Result<()> {
     let classifier = Classifier::new(None);
     let analysis = analyze(std::fs::File::open(&failed)?, &ctx, &classifier, Some(&profile), 12)?;
     let seconds = started.elapsed().as_secs_f64();
-    let peak = peak_rss_kb();
+    let peak = super::process::own_status_kb("VmHWM:");
 
     if cfg!(debug_assertions) {
         println!("!!! DEBUG BUILD: use `cargo run --release -- bench logscan` for meaningful figures !!!");

@@ -54,13 +54,6 @@ fn loghub_lines(root: &std::path::Path) -> anyhow::Result<Vec<String>> {
     Ok(logs.into_iter().flat_map(|l| l.rows).map(|r| r.content.replace(['\r', '\n'], " ")).collect())
 }
 
-/// Peak resident set size of this process, in kB (Linux only).
-fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Runs `aetherveil bench mining`.
 pub fn mining(args: MiningBenchArgs) -> anyhow::Result<()> {
     let lines = match (&args.input, &args.data) {
@@ -114,7 +107,7 @@ pub fn mining(args: MiningBenchArgs) -> anyhow::Result<()> {
     let total = lines.len() * passes;
     let per_sec = total as f64 / seconds.max(1e-12);
     let first_per_sec = lines.len() as f64 / f64::max(first_pass, 1e-12);
-    let rss = peak_rss_kb();
+    let rss = super::process::own_status_kb("VmHWM:");
     if args.json {
         let report = json!({
             "bench": "mining",

@@ -117,12 +117,6 @@ fn events(series: usize, runs: usize) -> Vec<PipelineEvent> {
     out
 }
 
-fn rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 pub fn monitor(args: MonitorBenchArgs) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("bench: WARNING: a debug build; run `cargo run --release -- bench monitor` for real figures");
@@ -142,12 +136,12 @@ pub fn monitor(args: MonitorBenchArgs) -> anyhow::Result<()> {
 
     eprintln!("bench: monitor: memory with {} series × {} runs", args.memory_series, args.memory_runs);
     let evs = events(args.memory_series, args.memory_runs);
-    let before = rss_kb();
+    let before = super::process::own_status_kb("VmRSS:");
     let mut core = MonitorCore::new(MonitorConfig::default())?;
     for e in &evs {
         core.observe(e);
     }
-    let after = rss_kb();
+    let after = super::process::own_status_kb("VmRSS:");
     let tracked = core.all_series().count();
     let verdict = if rate >= TARGET_PER_SEC { "PASS" } else { "FAIL" };
     println!();

@@ -282,7 +282,16 @@ impl CpuSnapshot {
 }
 
 fn status_field_kb(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_file_kb(&format!("/proc/{pid}/status"), field)
+}
+
+/// A `kB` field of this process's `/proc/self/status` (`VmRSS:`, `VmHWM:`), on Linux.
+pub fn own_status_kb(field: &str) -> Option<u64> {
+    status_file_kb("/proc/self/status", field)
+}
+
+fn status_file_kb(path: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(path).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line[field.len()..].split_whitespace().next()?.parse().ok()
 }
