@@ -8,7 +8,7 @@ use aetherveil_logscan::analyze::{Analysis, Analyzer, analyze};
 use aetherveil_logscan::classify::{Classifier, JobContext};
 use anyhow::Context;
 use serde_json::{Value, json};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Evidence lines shown per job (as in a stored diagnosis).
@@ -49,7 +49,7 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<bool> {
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut magic = [0u8; 4];
     let is_zip = file.read(&mut magic).is_ok_and(|n| n == 4 && magic == *b"PK\x03\x04");
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    file.rewind().with_context(|| format!("cannot read {}", path.display()))?;
     if !is_zip {
         let name = path.file_stem().map_or_else(|| "job".to_owned(), |s| s.to_string_lossy().into_owned());
         let ctx = context(&name);
@@ -84,7 +84,7 @@ fn show(args: &DiagnoseArgs, name: &str, analysis: &Analysis, compared_with: u32
             .collect();
         let value = json!({
             "job": name, "cause": c.cause, "confidence": c.confidence, "transient": c.transient,
-            "summary": analysis.summary, "reason": c.reason, "remedy": c.cause.remedy(), "method": analysis.method,
+            "summary": analysis.summary, "reason": c.reason, "remedy": c.cause.remedy(), "method": c.method,
             "lines": lines, "findings": c.findings, "log_lines": analysis.stats.lines,
             "new_lines": analysis.stats.new_lines, "compared_with": compared_with,
         });

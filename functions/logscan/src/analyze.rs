@@ -25,8 +25,6 @@ const MAX_TEXT_CHARS: usize = 400;
 #[derive(Debug, Clone)]
 pub struct Analysis {
     pub classification: Classification,
-    /// How the cause was decided (`rules`, `model`, `rules+model`, `none`).
-    pub method: String,
     pub summary: String,
     pub lines: Vec<RelevantLine>,
     pub stats: LogStats,
@@ -123,9 +121,8 @@ impl<'a> Analyzer<'a> {
             None => Vec::new(),
         };
         let lines = select_lines(&classification, &explanation, &hits, max_lines);
-        let method = classification.method.clone();
         let summary = summary(&classification, &lines, &explanation);
-        Analysis { classification, method, summary, lines, stats, features }
+        Analysis { classification, summary, lines, stats, features }
     }
 }
 

@@ -8,12 +8,11 @@
 
 use crate::config::LogscanConfig;
 use crate::names::LOG_PROFILES;
-use crate::shell::{passing_jobs_query, profile_key};
 use aetherveil_github::GitHub;
 use aetherveil_logparse::diff::PassingProfile;
 use aetherveil_logparse::reader::JobLogReader;
 use aetherveil_models::{JobRecord, names as collections};
-use aetherveil_store::{Precondition, Store, StoreError, WriteBatch};
+use aetherveil_store::{Order, Precondition, Query, Store, StoreError, WriteBatch};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::io::{BufReader, Seek};
@@ -59,7 +58,7 @@ pub async fn refresh(
     job: &JobRecord,
     config: &LogscanConfig,
 ) -> Result<Option<StoredProfile>, ProfileError> {
-    let key = profile_key(job);
+    let key = series_key(job);
     let doc = store.get(LOG_PROFILES, &key).await?;
     let (mut stored, precondition) = match &doc {
         Some(doc) => {
@@ -119,4 +118,21 @@ pub async fn refresh(
         }
     }
     Ok((stored.runs > 0).then_some(stored))
+}
+
+/// The key of `job`'s series (`repo~workflow~job`): the same document id as the monitor's
+/// baselines of that job, so both can be found from one job record.
+pub(crate) fn series_key(job: &JobRecord) -> String {
+    let workflow = job.workflow_name.clone().unwrap_or_default();
+    aetherveil_monitor::model::JobKey::new(&job.repo.0, workflow, &job.name).doc_id()
+}
+
+/// Passing jobs of the same job series, newest first.
+fn passing_jobs_query(job: &JobRecord, limit: usize) -> Query {
+    Query::new()
+        .eq("repo", job.repo.0.clone())
+        .eq("name", job.name.clone())
+        .eq("conclusion", "success")
+        .order_by("completed_at", Order::Desc)
+        .limit(limit)
 }

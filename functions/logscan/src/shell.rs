@@ -17,11 +17,11 @@ use crate::classify::{Classifier, JobContext, ModelArtifact};
 use crate::config::LogscanConfig;
 use crate::diagnosis::{Diagnosis, LogStats};
 use crate::names::{self, MODEL_NAME, MODELS_BLOBS, TOPIC_DIAGNOSES};
-use crate::profile::StoredProfile;
+use crate::profile::{StoredProfile, series_key};
 use aetherveil_bus::{Delivery, Handler, HandlerError};
 use aetherveil_github::GitHub;
 use aetherveil_models::{JobRecord, PipelineEvent, PipelineEventKind, names as collections};
-use aetherveil_store::{Message, Order, Precondition, Query, Store, StoreError, WriteBatch, to_value};
+use aetherveil_store::{Message, Precondition, Store, StoreError, WriteBatch, to_value};
 use async_trait::async_trait;
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -93,7 +93,8 @@ impl Logscan {
             tempfile::tempfile().map_err(|e| HandlerError::Retry(format!("cannot create a temporary file: {e}")))?;
         let mut diagnosis = match self.fetch(job, log).await {
             Ok((file, bytes)) => {
-                let (profile, compared_with) = self.passing_profile(job).await;
+                let profile = self.passing_profile(job).await;
+                let compared_with = profile.as_ref().map_or(0, |p| u32::try_from(p.runs).unwrap_or(u32::MAX));
                 let max_lines = self.config.max_lines;
                 let outcome = tokio::task::spawn_blocking(move || {
                     analyze::analyze(file, &ctx, &classifier, profile.as_ref().map(|p| &p.profile), max_lines)
@@ -174,18 +175,11 @@ impl Logscan {
     /// The template profile of the job's recent passing logs, brought up to date with the passing
     /// runs recorded since it was built. Best effort: without it the analysis still explains the
     /// failure from the failed log alone.
-    async fn passing_profile(&self, job: &JobRecord) -> (Option<StoredProfile>, u32) {
-        match crate::profile::refresh(self.store.as_ref(), &self.github, job, &self.config).await {
-            Ok(Some(p)) => {
-                let runs = p.runs.min(u64::from(u32::MAX)) as u32;
-                (Some(p), runs)
-            }
-            Ok(None) => (None, 0),
-            Err(e) => {
-                tracing::warn!(job_id = job.job_id.0, error = %e, "no passing-run profile; explaining from the failed log alone");
-                (None, 0)
-            }
-        }
+    async fn passing_profile(&self, job: &JobRecord) -> Option<StoredProfile> {
+        crate::profile::refresh(self.store.as_ref(), &self.github, job, &self.config).await.unwrap_or_else(|e| {
+            tracing::warn!(job_id = job.job_id.0, error = %e, "no passing-run profile; explaining from the failed log alone");
+            None
+        })
     }
 
     /// A test failure of a job the monitor knows as flaky is a flaky test.
@@ -193,9 +187,7 @@ impl Logscan {
         if diagnosis.cause != Cause::Test {
             return;
         }
-        let workflow = job.workflow_name.clone().unwrap_or_default();
-        let key = aetherveil_monitor::model::JobKey::new(&job.repo.0, workflow, &job.name).doc_id();
-        let flaky = match self.store.get(collections::BASELINES, &key).await {
+        let flaky = match self.store.get(collections::BASELINES, &series_key(job)).await {
             Ok(Some(doc)) => doc.data.get("flaky_state").and_then(|s| s.as_str()) == Some("flaky"),
             _ => false,
         };
@@ -248,32 +240,6 @@ pub async fn latest_model(store: &dyn Store) -> Result<Option<ModelArtifact>, St
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("model blob {key} is missing"))?;
     ModelArtifact::from_json(&bytes).map(Some).map_err(|e| format!("model blob {key}: {e}"))
-}
-
-/// Stores a trained model as the next version and points `agent_state/<MODEL_NAME>` at it, in one commit.
-pub async fn publish_model(store: &dyn Store, mut artifact: ModelArtifact) -> Result<u64, StoreError> {
-    let current = store.get(collections::AGENT_STATE, MODEL_NAME).await?;
-    let (version, precondition) = match &current {
-        Some(doc) => {
-            (doc.data.get("version").and_then(|v| v.as_u64()).unwrap_or(0) + 1, Precondition::Version(doc.version))
-        }
-        None => (1, Precondition::Absent),
-    };
-    artifact.version = version;
-    let pointer = serde_json::json!({
-        "version": version,
-        "trained_at": artifact.trained_at,
-        "examples": artifact.examples,
-        "updated_at": Utc::now(),
-    });
-    let batch = WriteBatch::new().blob(MODELS_BLOBS, &format!("{MODEL_NAME}/{version}"), artifact.to_json()).put_with(
-        collections::AGENT_STATE,
-        MODEL_NAME,
-        pointer,
-        precondition,
-    );
-    store.commit(batch).await?;
-    Ok(version)
 }
 
 #[async_trait]
@@ -365,7 +331,7 @@ fn from_analysis(
     d.confidence = c.confidence;
     d.transient = c.transient;
     d.reason = c.reason;
-    d.method = analysis.method;
+    d.method = c.method;
     d.summary = analysis.summary;
     d.lines = analysis.lines;
     d.findings = c.findings;
@@ -374,20 +340,4 @@ fn from_analysis(
     d.model_version = model_version.filter(|_| d.method.contains("model"));
     d.features = analysis.features;
     d
-}
-
-/// Passing jobs of the same job series, newest first (used to build the diff profile).
-pub(crate) fn passing_jobs_query(job: &JobRecord, limit: usize) -> Query {
-    Query::new()
-        .eq("repo", job.repo.0.clone())
-        .eq("name", job.name.clone())
-        .eq("conclusion", "success")
-        .order_by("completed_at", Order::Desc)
-        .limit(limit)
-}
-
-/// Store key of a job series' passing profile.
-pub(crate) fn profile_key(job: &JobRecord) -> String {
-    let workflow = job.workflow_name.clone().unwrap_or_default();
-    aetherveil_monitor::model::JobKey::new(&job.repo.0, workflow, &job.name).doc_id()
 }

@@ -13,9 +13,9 @@
 use crate::cause::Cause;
 use crate::classify::{Model, ModelArtifact};
 use crate::diagnosis::Diagnosis;
-use crate::shell::publish_model;
+use crate::names::{MODEL_NAME, MODELS_BLOBS};
 use aetherveil_models::names;
-use aetherveil_store::{Order, Query, Store, StoreError};
+use aetherveil_store::{Order, Precondition, Query, Store, StoreError, WriteBatch};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -78,6 +78,32 @@ pub async fn retrain(store: &dyn Store) -> Result<TrainReport, StoreError> {
     let artifact = ModelArtifact::new(model, examples.len(), Utc::now());
     let version = publish_model(store, artifact).await?;
     report.version = Some(version);
-    report.note = format!("stored models/{}/{version}", crate::names::MODEL_NAME);
+    report.note = format!("stored models/{MODEL_NAME}/{version}");
     Ok(report)
+}
+
+/// Stores a trained model as the next version and points `agent_state/<MODEL_NAME>` at it, in one commit.
+pub async fn publish_model(store: &dyn Store, mut artifact: ModelArtifact) -> Result<u64, StoreError> {
+    let current = store.get(names::AGENT_STATE, MODEL_NAME).await?;
+    let (version, precondition) = match &current {
+        Some(doc) => {
+            (doc.data.get("version").and_then(|v| v.as_u64()).unwrap_or(0) + 1, Precondition::Version(doc.version))
+        }
+        None => (1, Precondition::Absent),
+    };
+    artifact.version = version;
+    let pointer = serde_json::json!({
+        "version": version,
+        "trained_at": artifact.trained_at,
+        "examples": artifact.examples,
+        "updated_at": Utc::now(),
+    });
+    let batch = WriteBatch::new().blob(MODELS_BLOBS, &format!("{MODEL_NAME}/{version}"), artifact.to_json()).put_with(
+        names::AGENT_STATE,
+        MODEL_NAME,
+        pointer,
+        precondition,
+    );
+    store.commit(batch).await?;
+    Ok(version)
 }
