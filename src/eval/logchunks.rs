@@ -395,20 +395,11 @@ mod tests {
         assert_eq!(locate(&lines, &chunk, false), vec![vec![2, 5, 6]]);
     }
 
-    const DATASETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets");
-
     /// Zero-shot on a fixed quarter of the repositories (every fourth, in name order), so that it
     /// stays fast in debug builds. The floor is just below what the explainer reaches there.
     #[test]
     fn zero_shot_f1_on_a_quarter_of_the_repositories_stays_above_its_floor() {
-        let root = std::path::PathBuf::from(DATASETS).join("logchunks");
-        if !root.join("labels").is_dir() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("dataset {} is missing under CI", root.display());
-            }
-            eprintln!("skipping: dataset {} is missing", root.display());
-            return;
-        }
+        let Some(root) = crate::eval::test_dataset("logchunks") else { return };
         let repos = corpus::load(&root).expect("the LogChunks folder loads");
         assert_eq!(repos.len(), 40, "repositories with logs present");
         let results: Vec<LogResult> = std::thread::scope(|scope| {
