@@ -3,7 +3,8 @@
 use crate::api::{self, ApiState};
 use crate::journal::Journal;
 use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
-use aetherveil_config::{Config, Synchronous};
+use aetherveil_config::{Config, HealerMode, Synchronous};
+use aetherveil_healer::Healer;
 use aetherveil_logscan::{Logscan, LogscanConfig};
 use aetherveil_models::names;
 use aetherveil_monitor::Monitor;
@@ -31,6 +32,7 @@ pub struct Host {
     secret: Vec<u8>,
     monitor: Arc<Monitor>,
     logscan: Arc<Logscan>,
+    healer: Arc<Healer>,
     trainer: Trainer,
 }
 
@@ -66,9 +68,10 @@ impl Host {
         }
         let github = aetherveil_github::GitHub::new(aetherveil_github::Config::new(&gh.api_url, &gh.token))
             .context("cannot configure the GitHub client")?;
-        let logscan = Arc::new(Logscan::new(platform.store.clone(), github, LogscanConfig::default()));
+        let logscan = Arc::new(Logscan::new(platform.store.clone(), github.clone(), LogscanConfig::default()));
+        let healer = Arc::new(Healer::new(platform.store.clone(), github, healer_config(&platform.config.healer)));
         let trainer = Trainer::new(platform.store.clone());
-        Ok(Self { platform, store, bus, secret, monitor, logscan, trainer })
+        Ok(Self { platform, store, bus, secret, monitor, logscan, healer, trainer })
     }
 
     /// Declares the indexes behind the platform's queries (idempotent).
@@ -78,6 +81,7 @@ impl Host {
         }
         self.monitor.ensure_indexes().await?;
         self.logscan.ensure_indexes().await?;
+        self.healer.ensure_indexes().await?;
         Ok(())
     }
 
@@ -91,6 +95,12 @@ impl Host {
             .event("journal", names::TOPIC_PIPELINE_EVENTS, journal)
             .event(aetherveil_monitor::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.monitor.clone())
             .event(aetherveil_logscan::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.logscan.clone())
+            .event(aetherveil_healer::names::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.healer.clone())
+            .event(
+                aetherveil_healer::names::DIAGNOSES_SUBSCRIPTION,
+                aetherveil_logscan::names::TOPIC_DIAGNOSES,
+                self.healer.clone(),
+            )
             .http("trainer", self.trainer.router())
     }
 
@@ -102,6 +112,11 @@ impl Host {
         })
         .merge(aetherveil_monitor::api_router(self.monitor.api_state()))
         .merge(aetherveil_logscan::api_router(aetherveil_logscan::ApiState { store: self.platform.store.clone() }))
+        .merge(aetherveil_healer::api_router(aetherveil_healer::ApiState {
+            store: self.platform.store.clone(),
+            default_mode: self.healer.config().default_mode,
+            allowance: self.healer.config().allowance,
+        }))
         .merge(crate::insights::router(crate::insights::InsightsState { store: self.platform.store.clone() }))
     }
 
@@ -191,4 +206,28 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     f.write_all(content.as_bytes())?;
     f.sync_all()
+}
+
+/// The healer's settings from the platform's configuration.
+pub fn healer_config(c: &aetherveil_config::HealerConfig) -> aetherveil_healer::HealerConfig {
+    use aetherveil_healer::decide::{Mode, Policy};
+    aetherveil_healer::HealerConfig {
+        default_mode: match c.mode {
+            HealerMode::Observe => Mode::Observe,
+            HealerMode::Recommend => Mode::Recommend,
+            HealerMode::Act => Mode::Act,
+        },
+        policy: Policy {
+            max_attempts: c.max_attempts,
+            value_of_green: c.value_of_green_minutes,
+            cache_penalty: c.cache_penalty_minutes,
+            masking_streak: c.masking_streak,
+        },
+        allowance: aetherveil_healer::budget::Allowance {
+            reruns: c.budget_reruns_per_day,
+            minutes: c.budget_minutes_per_day,
+        },
+        healthy_after: chrono::Duration::hours(i64::try_from(c.healthy_after_hours).unwrap_or(i64::MAX / 3_600_000)),
+        issue_label: c.issue_label.clone(),
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
-    /// Scenario file (TOML; see docs/scenario.md). `demo` plays the bundled demo scenario.
+    /// Scenario file (TOML; see docs/scenario.md). `demo` and `healing` play the bundled scenarios.
     #[arg(long)]
     pub scenario: String,
     /// The platform: its base URL (`http://127.0.0.1:8080`) or its webhook URL.
@@ -73,6 +73,8 @@ fn load_scenario(
 ) -> anyhow::Result<Scenario> {
     let mut scenario = if name == "demo" {
         Scenario::from_toml(aetherveil_simulator::scenario::DEMO, "bundled demo scenario")?
+    } else if name == "healing" {
+        Scenario::from_toml(aetherveil_simulator::scenario::HEALING, "bundled healing scenario")?
     } else {
         Scenario::from_file(std::path::Path::new(name))?
     };
@@ -190,6 +192,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     config.webhook.secret = secret;
     config.github.api_url = sim.api_url();
     config.github.token = "demo-token".into();
+    // GitHub here is the simulator: let the healer act, so the demo shows reruns and issues.
+    config.healer.mode = aetherveil_config::HealerMode::Act;
     let host = Host::open(config)?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(host.serve_on(listener, async move {

@@ -5,5 +5,6 @@ mod crash;
 mod eval_nab;
 mod examples;
 mod function;
+mod healing;
 mod sim;
 mod support;

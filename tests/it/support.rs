@@ -42,7 +42,11 @@ impl Server {
     }
 
     pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let addr = free_addr();
+        Self::start_at(free_addr(), data_dir, env)
+    }
+
+    /// On a given address (a restart after a crash keeps the address its senders know).
+    pub fn start_at(addr: SocketAddr, data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(bin());
         cmd.args(["serve", "--addr", &addr.to_string(), "--data-dir"])
             .arg(data_dir)

@@ -1,12 +1,23 @@
-//! The healer: for each diagnosis, the remedy with the best expected value, within a budget.
+//! The healer: for each failed run attempt, the remedy with the best expected value, within a
+//! budget, never looping, every action recorded with its inputs and its outcome.
 //!
-//! In progress (issue 6). What exists is pure and tested: the decision with its guards
-//! ([`decide`]), the success probabilities ([`priors`] from the gha-reruns dataset, [`posterior`]
-//! pooled per cause, signature and job), failure signatures ([`signature`]) and the daily budget
-//! ([`budget`]). The bus handler, the GitHub actions, outcome tracking and the API come next.
+//! The pure core is [`decide`] (guards and expected value), [`priors`] (the gha-reruns base
+//! rates), [`posterior`] (Beta posteriors pooled per cause, signature and job), [`signature`] and
+//! [`budget`]. [`shell`] is the bus handler that gathers the inputs, records the intent, acts on
+//! GitHub idempotently and learns from outcomes; [`api`] serves the history and the decisions.
 
+pub mod api;
 pub mod budget;
+pub mod config;
 pub mod decide;
+pub mod issue;
+pub mod names;
 pub mod posterior;
 pub mod priors;
+pub mod record;
+pub mod shell;
 pub mod signature;
+
+pub use api::{ApiState, api_router};
+pub use config::HealerConfig;
+pub use shell::{Handled, Healer};

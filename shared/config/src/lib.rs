@@ -41,7 +41,30 @@ pub struct Config {
     pub bus: BusConfig,
     pub webhook: WebhookConfig,
     pub github: GithubConfig,
+    pub healer: HealerConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HealerMode {
+    Observe,
+    Recommend,
+    Act,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealerConfig {
+    pub mode: HealerMode,
+    pub max_attempts: u32,
+    pub value_of_green_minutes: f64,
+    pub cache_penalty_minutes: f64,
+    pub masking_streak: u32,
+    pub budget_reruns_per_day: u32,
+    pub budget_minutes_per_day: f64,
+    pub healthy_after_hours: u64,
+    pub issue_label: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -227,6 +250,25 @@ impl Config {
         let url = &self.github.api_url;
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < "http://x".len() {
             return Err(bad("github.api_url", "must be an http(s) URL such as https://api.github.com"));
+        }
+        let h = &self.healer;
+        if h.max_attempts > 50 {
+            return Err(bad("healer.max_attempts", "must be at most 50 (GitHub's limit on reruns of a run)"));
+        }
+        if !(h.value_of_green_minutes.is_finite() && h.value_of_green_minutes > 0.0) {
+            return Err(bad("healer.value_of_green_minutes", "must be a positive number of minutes"));
+        }
+        if !(h.cache_penalty_minutes.is_finite() && h.cache_penalty_minutes >= 0.0) {
+            return Err(bad("healer.cache_penalty_minutes", "must be zero or a positive number of minutes"));
+        }
+        if h.masking_streak == 0 {
+            return Err(bad("healer.masking_streak", "must be at least 1"));
+        }
+        if !(h.budget_minutes_per_day.is_finite() && h.budget_minutes_per_day >= 0.0) {
+            return Err(bad("healer.budget_minutes_per_day", "must be zero or a positive number of minutes"));
+        }
+        if h.issue_label.trim().is_empty() {
+            return Err(bad("healer.issue_label", "must not be empty"));
         }
         if self.server.data_dir.as_os_str().is_empty() {
             return Err(bad("server.data_dir", "must not be empty"));

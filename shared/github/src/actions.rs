@@ -102,7 +102,21 @@ struct JobsPage {
     jobs: Vec<Job>,
 }
 
+/// The part of `GET /repos/{repo}` the platform reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Repository {
+    pub full_name: String,
+    pub default_branch: String,
+    #[serde(default)]
+    pub fork: bool,
+}
+
 impl GitHub {
+    /// `GET /repos/{repo}`.
+    pub async fn get_repo(&self, repo: &str) -> Result<Repository, Error> {
+        self.get_json(self.repo_url(repo, "")?).await
+    }
+
     /// `GET /repos/{repo}/actions/runs/{run_id}`.
     pub async fn get_run(&self, repo: &str, run_id: u64) -> Result<WorkflowRun, Error> {
         self.get_json(self.repo_url(repo, &format!("actions/runs/{run_id}"))?).await

@@ -128,7 +128,10 @@ impl GitHub {
         if !valid_repo(repo) {
             return Err(Error::InvalidRepo(repo.to_owned()));
         }
-        let raw = format!("{}/repos/{repo}/{tail}", self.base_url());
+        let raw = match tail {
+            "" => format!("{}/repos/{repo}", self.base_url()),
+            tail => format!("{}/repos/{repo}/{tail}", self.base_url()),
+        };
         Url::parse(&raw).map_err(|e| Error::InvalidConfig(format!("cannot build a request url: {e}")))
     }
 

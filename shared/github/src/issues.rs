@@ -37,6 +37,34 @@ pub enum IssueState {
     Closed,
 }
 
+/// `GET /repos/{repo}/issues`: which issues to list. The default lists open issues with any labels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueQuery {
+    /// `state=`; `None` leaves GitHub's default, open issues only.
+    pub state: Option<IssueStateFilter>,
+    /// `labels=a,b`: issues that carry every one of these labels (none: any labels).
+    pub labels: Vec<String>,
+}
+
+/// The `state` filter of an issue listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueStateFilter {
+    Open,
+    Closed,
+    All,
+}
+
+impl IssueStateFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::All => "all",
+        }
+    }
+}
+
 /// An issue as GitHub returns it: the fields we use; the rest in `extra`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Issue {
@@ -96,6 +124,23 @@ fn label_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
 }
 
 impl GitHub {
+    /// The repository's issues matching `query`, all pages (`GET /repos/{repo}/issues`). GitHub
+    /// lists pull requests on this endpoint too; they are left out.
+    pub async fn list_issues(&self, repo: &str, query: &IssueQuery) -> Result<Vec<Issue>, Error> {
+        let mut url = self.repo_url(repo, "issues")?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(state) = query.state {
+                pairs.append_pair("state", state.as_str());
+            }
+            if !query.labels.is_empty() {
+                pairs.append_pair("labels", &query.labels.join(","));
+            }
+        }
+        let issues = self.paginate(url, |page: Vec<Issue>| page).await?;
+        Ok(issues.into_iter().filter(|i| !i.extra.contains_key("pull_request")).collect())
+    }
+
     /// `POST /repos/{repo}/issues` (201). A POST: not repeated after a 500 or a timeout, so a failure
     /// here may still have created the issue; search before creating again.
     pub async fn create_issue(&self, repo: &str, issue: &NewIssue) -> Result<Issue, Error> {

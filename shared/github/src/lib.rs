@@ -6,8 +6,8 @@
 //! platform calls: runs and jobs ([`GitHub::get_run`], [`GitHub::get_job`], [`GitHub::list_jobs`]),
 //! logs ([`GitHub::job_log`], [`GitHub::run_logs_zip`]), reruns ([`GitHub::rerun`],
 //! [`GitHub::rerun_failed_jobs`]), caches ([`GitHub::list_caches`], [`GitHub::delete_cache`],
-//! [`GitHub::delete_caches_by_key`]), issues ([`GitHub::create_issue`], [`GitHub::update_issue`],
-//! [`GitHub::comment_issue`]) and check runs ([`GitHub::create_check_run`], [`GitHub::update_check_run`]).
+//! [`GitHub::delete_caches_by_key`]), issues ([`GitHub::list_issues`], [`GitHub::create_issue`],
+//! [`GitHub::update_issue`], [`GitHub::comment_issue`]) and check runs ([`GitHub::create_check_run`], [`GitHub::update_check_run`]).
 //! Job logs can also be streamed to a file with a size limit ([`GitHub::job_log_to_file`]).
 //!
 //! Auth is a token (personal or installation), or a GitHub App ([`AppCredentials`]: an RS256 JWT
@@ -72,5 +72,5 @@ pub use checks::{CheckConclusion, CheckOutput, CheckRun, CheckRunOutput, CheckRu
 pub use client::GitHub;
 pub use config::{API_VERSION, Config, GITHUB_API_URL};
 pub use error::Error;
-pub use issues::{Issue, IssueComment, IssuePatch, IssueState, NewIssue};
+pub use issues::{Issue, IssueComment, IssuePatch, IssueQuery, IssueState, IssueStateFilter, NewIssue};
 pub use rate_limit::{RateLimit, Stats};

@@ -271,10 +271,12 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 
 async fn get_repo(State(s): State<Arc<Shared>>, Path((owner, repo)): Path<RepoPath>) -> Response {
     let name = full(&owner, &repo);
-    if s.world().repo_index(&name).is_none() {
-        return not_found();
-    }
-    json_response(StatusCode::OK, payloads::repository_object(&name))
+    let world = s.world();
+    let Some(r) = world.repo_index(&name) else { return not_found() };
+    let mut repo = payloads::repository_object(&name);
+    // The scenario's branch, which its pushes use, not the one derived from the name.
+    repo["default_branch"] = world.repos[r].default_branch.clone().into();
+    json_response(StatusCode::OK, repo)
 }
 
 async fn get_run(State(s): State<Arc<Shared>>, Path((owner, repo, run_id)): Path<RepoItem>) -> Response {
@@ -318,6 +320,8 @@ struct Page {
     #[serde(rename = "ref")]
     git_ref: Option<String>,
     state: Option<String>,
+    /// Issues: comma-separated label names, all of which an issue must carry.
+    labels: Option<String>,
 }
 
 /// The slice of `total` items for the requested page, and the `Link` header GitHub sends with it.
@@ -328,7 +332,9 @@ fn paginate(base: &str, path: &str, q: &Page, total: usize) -> (std::ops::Range<
     let end = (start + per_page).min(total);
     let last = total.div_ceil(per_page).max(1);
     let mut extra = String::new();
-    for (k, v) in [("filter", &q.filter), ("key", &q.key), ("ref", &q.git_ref), ("state", &q.state)] {
+    let pairs =
+        [("filter", &q.filter), ("key", &q.key), ("ref", &q.git_ref), ("state", &q.state), ("labels", &q.labels)];
+    for (k, v) in pairs {
         if let Some(v) = v {
             extra.push_str(&format!("&{k}={v}"));
         }
@@ -632,7 +638,16 @@ async fn list_issues(
     let world = s.world();
     let Some(r) = world.repo_index(&name) else { return not_found() };
     let state = q.state.clone().unwrap_or_else(|| "open".into());
-    let issues: Vec<&Issue> = world.repos[r].issues.iter().filter(|i| state == "all" || i.state == state).collect();
+    // GitHub matches label names without regard to case.
+    let wanted: Vec<&str> =
+        q.labels.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|l| !l.is_empty()).collect();
+    let has = |i: &Issue, label: &str| i.labels.iter().any(|l| l.eq_ignore_ascii_case(label));
+    let issues: Vec<&Issue> = world.repos[r]
+        .issues
+        .iter()
+        .filter(|i| state == "all" || i.state == state)
+        .filter(|i| wanted.iter().all(|l| has(i, l)))
+        .collect();
     let path = format!("/repos/{owner}/{repo}/issues");
     let (range, link) = paginate(&s.api.base_url, &path, &q, issues.len());
     let body: Vec<Value> = issues[range].iter().map(|i| issue_json(&s.api.base_url, &name, i)).collect();

@@ -451,6 +451,8 @@ impl Scenario {
 
 /// The scenario `aetherveil demo` plays: five repositories, thirty days, about a minute.
 pub const DEMO: &str = include_str!("../scenarios/demo.toml");
+/// The bundled healing scenario (`aetherveil sim --scenario healing`).
+pub const HEALING: &str = include_str!("../scenarios/healing.toml");
 
 #[cfg(test)]
 mod tests {

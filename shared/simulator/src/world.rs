@@ -104,8 +104,19 @@ pub struct RunState {
     /// Job ids per attempt (index 0 = attempt 1). Jobs carried over by a failed-jobs rerun keep
     /// their id and appear in the later attempt too.
     pub attempts: Vec<Vec<u64>>,
+    /// How each attempt ended, in order: one entry per completed attempt.
+    pub completions: Vec<AttemptOutcome>,
     /// The newest attempt's jobs still to complete.
     pending_jobs: usize,
+}
+
+/// The end of one attempt of a run: when it completed and with what conclusion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttemptOutcome {
+    pub attempt: u32,
+    pub completed_at: DateTime<Utc>,
+    /// `success`, `failure` or `cancelled` (a timed-out job cancels).
+    pub conclusion: String,
 }
 
 pub struct JobState {
@@ -156,6 +167,28 @@ pub struct RerunRecord {
     pub rerun_failures: Vec<(u64, Injected)>,
 }
 
+/// A rerun the platform asked for and the simulated GitHub refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct RerunRefusal {
+    pub repo: String,
+    pub run_id: u64,
+    /// The run's newest attempt when the request arrived.
+    pub attempt: u32,
+    pub failed_jobs_only: bool,
+    pub at: DateTime<Utc>,
+    pub reason: RefusalReason,
+}
+
+/// Why the simulated GitHub refused a rerun (403, as GitHub does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// The run's newest attempt is still queued or in progress.
+    NotCompleted,
+    /// `rerun-failed-jobs` on an attempt without failed jobs.
+    NoFailedJobs,
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum RerunError {
     #[error("Not Found")]
@@ -179,6 +212,8 @@ pub struct World {
     pub next_id: u64,
     pub failures: Vec<FailureRecord>,
     pub reruns: Vec<RerunRecord>,
+    /// Rerun requests refused with a 403 (unknown runs, answered 404, are not recorded).
+    pub rerun_refusals: Vec<RerunRefusal>,
     pub actions: Vec<PlatformAction>,
     /// Deliveries produced so far, by event type.
     pub produced: BTreeMap<&'static str, u64>,
@@ -217,6 +252,7 @@ impl World {
             next_id: 1,
             failures: Vec::new(),
             reruns: Vec::new(),
+            rerun_refusals: Vec::new(),
             actions: Vec::new(),
             produced: BTreeMap::new(),
             scenario,
@@ -337,6 +373,11 @@ impl World {
                 };
                 if let Some(run) = self.runs.get_mut(&id) {
                     run.info.conclusion = Some(conclusion.to_owned());
+                    run.completions.push(AttemptOutcome {
+                        attempt: run.info.attempt,
+                        completed_at: at,
+                        conclusion: conclusion.to_owned(),
+                    });
                 }
                 self.run_delivery(id, "completed", Status::Completed, at)
             }
@@ -449,7 +490,15 @@ impl World {
             run_started_at: at,
             updated_at: at,
         };
-        let state = RunState { info, repo: r, workflow: w, push_index, attempts: Vec::new(), pending_jobs: 0 };
+        let state = RunState {
+            info,
+            repo: r,
+            workflow: w,
+            push_index,
+            attempts: Vec::new(),
+            completions: Vec::new(),
+            pending_jobs: 0,
+        };
         self.runs.insert(run_id, state);
         self.start_attempt(run_id, at, None);
     }
@@ -606,14 +655,23 @@ impl World {
         vec![Delivery { event: "workflow_job", body: payloads::workflow_job_event(action, &job.info), at }]
     }
 
-    /// `POST .../actions/runs/{id}/rerun` (all jobs) or `.../rerun-failed-jobs`.
+    /// `POST .../actions/runs/{id}/rerun` (all jobs) or `.../rerun-failed-jobs`. A refusal is
+    /// recorded in [`World::rerun_refusals`].
     pub fn rerun(&mut self, repo: &str, run_id: u64, failed_only: bool, at: DateTime<Utc>) -> Result<(), RerunError> {
         let run = self.runs.get(&run_id).filter(|r| r.info.repo == repo).ok_or(RerunError::NotFound)?;
+        let attempt = run.info.attempt;
+        let refuse = |reason: RefusalReason| RerunRefusal {
+            repo: repo.to_owned(),
+            run_id,
+            attempt,
+            failed_jobs_only: failed_only,
+            at,
+            reason,
+        };
         if run.info.status != Status::Completed {
-            return Err(RerunError::Refused(format!(
-                "This workflow run is not completed (it is {}).",
-                run.info.status.label()
-            )));
+            let message = format!("This workflow run is not completed (it is {}).", run.info.status.label());
+            self.rerun_refusals.push(refuse(RefusalReason::NotCompleted));
+            return Err(RerunError::Refused(message));
         }
         let last = run.attempts.last().cloned().unwrap_or_default();
         let rerun_failures: Vec<(u64, Injected)> = last
@@ -623,9 +681,9 @@ impl World {
             .filter_map(|j| j.failure.map(|f| (j.info.job_id, f)))
             .collect();
         if failed_only && rerun_failures.is_empty() {
+            self.rerun_refusals.push(refuse(RefusalReason::NoFailedJobs));
             return Err(RerunError::Refused("This workflow run has no failed jobs to re-run.".into()));
         }
-        let attempt = run.info.attempt;
         self.reruns.push(RerunRecord {
             repo: repo.to_owned(),
             run_id,
@@ -636,6 +694,19 @@ impl World {
         });
         self.start_attempt(run_id, at, Some(failed_only));
         Ok(())
+    }
+
+    /// Schedules a push to repository `repo` at `at`, outside its Poisson process (tests place
+    /// runs at exact times this way, with `pushes_per_day = 0`).
+    #[cfg(test)]
+    pub(crate) fn push_at(&mut self, repo: usize, at: DateTime<Utc>) {
+        self.push_event(at, Event::Push(repo));
+    }
+
+    /// Schedules a pull request to repository `repo` at `at` (see [`World::push_at`]).
+    #[cfg(test)]
+    pub(crate) fn pull_request_at(&mut self, repo: usize, at: DateTime<Utc>) {
+        self.push_event(at, Event::PullRequest(repo));
     }
 
     pub fn record_action(&mut self, at: DateTime<Utc>, repo: &str, action: &str, target: String) {
@@ -847,9 +918,14 @@ kind = "compile"
         let refused = w.rerun("octo-org/app", run_id, true, end);
         assert!(matches!(refused, Err(RerunError::Refused(_))), "{refused:?}");
         assert_eq!(w.rerun("octo-org/app", 1, true, end), Err(RerunError::NotFound));
+        let refusals: Vec<(u64, u32, RefusalReason)> =
+            w.rerun_refusals.iter().map(|r| (r.run_id, r.attempt, r.reason)).collect();
+        assert_eq!(refusals, [(run_id, 2, RefusalReason::NotCompleted)], "a 404 is not a refusal");
         play(&mut w, end + Duration::days(1));
         let run = &w.runs[&run_id];
         assert_eq!(run.info.attempt, 2);
+        let outcomes: Vec<(u32, &str)> = run.completions.iter().map(|c| (c.attempt, c.conclusion.as_str())).collect();
+        assert_eq!(outcomes, [(1, "failure"), (2, "failure")]);
         let second: HashMap<&str, Option<&str>> = run.attempts[1]
             .iter()
             .map(|id| (w.jobs[id].info.name.as_str(), w.jobs[id].info.conclusion.as_deref()))

@@ -21,8 +21,10 @@
 //!      distribution" is `network`. Running out of memory or disk gets a bonus of 0.08: it explains the
 //!      failed test or compile step that follows it.
 //!    - A `test` winner becomes `flaky_test` when a flaky hint (a refused loopback connection, a test
-//!      deadline, an upstream 5xx, a rerun marker) sits next to the test failure. Flaky hints never win
-//!      on their own.
+//!      deadline, an upstream 5xx, a blown timing budget, a race, a port in use, a test container that
+//!      did not start, a rerun marker) sits within `FLAKY_WINDOW` lines of the test failure. Flaky
+//!      hints never win on their own; a hint's pattern may span the previous line and the current one,
+//!      since test tools print expected and actual values on two lines.
 //! 3. **Model** (`model.rs`, optional): when the best rule scores at least [`CONFIDENT`], the rules
 //!    decide and the model only moves the confidence (up by half of its agreement, down by a quarter of
 //!    its preference for another cause). Below that, the output is the even mixture of the rules'
@@ -68,6 +70,8 @@ const MAX_FEATURES: usize = 2048;
 const EXHAUSTION_BONUS: f64 = 0.08;
 /// Lines before and after a test failure where a flaky hint counts.
 const FLAKY_WINDOW: u32 = 30;
+/// Bytes of the previous line kept for flaky hints that span two lines (expected and actual values).
+const MAX_PREVIOUS_BYTES: usize = 512;
 
 /// What the classifier knows about the job besides its log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -182,6 +186,7 @@ impl Classifier {
             last_error: None,
             saw_end: false,
             errorish: VecDeque::new(),
+            previous: String::new(),
         }
     }
 
@@ -231,6 +236,8 @@ pub struct Scan<'a> {
     saw_end: bool,
     /// Features of the last error-ish lines.
     errorish: VecDeque<Vec<String>>,
+    /// The previous line (its first [`MAX_PREVIOUS_BYTES`]), for flaky hints that span two lines.
+    previous: String,
 }
 
 impl Scan<'_> {
@@ -241,6 +248,7 @@ impl Scan<'_> {
         let text = cut(&line.text, MAX_LINE_BYTES);
         if is_garbage(text) {
             self.garbage_lines += 1;
+            self.previous.clear();
             return;
         }
         if line.kind == LineKind::Error {
@@ -266,6 +274,7 @@ impl Scan<'_> {
         self.candidates.sort_unstable();
         self.candidates.dedup();
         let mut lower: Option<String> = None;
+        let mut joined: Option<String> = None;
         for &index in &self.candidates {
             let Some(compiled_rule) = compiled.rules.get(index) else { continue };
             let rule = compiled_rule.rule;
@@ -278,7 +287,17 @@ impl Scan<'_> {
                     continue;
                 }
             }
-            if !compiled_rule.patterns.is_empty() && !compiled_rule.patterns.iter().any(|p| p.is_match(text)) {
+            // A flaky hint's pattern with a `\n` in it spans the previous line and this one.
+            let two_lines = |p: &regex::Regex| rule.cause == Cause::FlakyTest && p.as_str().contains(r"\n");
+            if !compiled_rule.patterns.is_empty()
+                && !compiled_rule.patterns.iter().any(|p| {
+                    if two_lines(p) {
+                        p.is_match(joined.get_or_insert_with(|| format!("{}\n{text}", self.previous)))
+                    } else {
+                        p.is_match(text)
+                    }
+                })
+            {
                 continue;
             }
             errorish = true;
@@ -319,6 +338,8 @@ impl Scan<'_> {
                 self.errorish.pop_front();
             }
         }
+        self.previous.clear();
+        self.previous.push_str(cut(text, MAX_PREVIOUS_BYTES));
     }
 
     /// The model's features of what was fed so far: `r:<rule id>` for each rule that fired, then the
@@ -460,10 +481,15 @@ impl Scan<'_> {
             let mut cause = best.finding.cause;
             let mut confidence = best.score;
             let mut reason = rule_reason(best);
+            // Next to the test failure: within the window of any line a test rule fired on (the
+            // summary can be far below the failing test's own output: vitest reports the other files
+            // in between), judged by the lines the hint fired on, not the span between its firings.
+            let tests: Vec<&Scored> = contest.iter().copied().filter(|s| s.finding.cause == Cause::Test).collect();
+            let near_test = |line: u32| {
+                tests.iter().any(|t| line + FLAKY_WINDOW >= t.first_line && line <= t.last_line + FLAKY_WINDOW)
+            };
             if cause == Cause::Test
-                && let Some(hint) = hints.iter().find(|h| {
-                    h.last_line + FLAKY_WINDOW >= best.first_line && h.first_line <= best.last_line + FLAKY_WINDOW
-                })
+                && let Some(hint) = hints.iter().find(|h| h.finding.evidence.iter().any(|e| near_test(e.line)))
             {
                 cause = Cause::FlakyTest;
                 confidence = confidence.min(hint.finding.confidence + 0.1);

@@ -2,4 +2,5 @@
 
 mod api;
 mod classify;
+mod flaky;
 mod shell;

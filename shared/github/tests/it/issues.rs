@@ -2,7 +2,7 @@
 
 use crate::client_for;
 use crate::server::{FakeGitHub, REPO};
-use aetherveil_github::{Error, IssuePatch, IssueState, NewIssue};
+use aetherveil_github::{Error, IssuePatch, IssueQuery, IssueState, IssueStateFilter, NewIssue};
 use axum::http::Method;
 use serde_json::json;
 
@@ -43,5 +43,23 @@ async fn create_update_and_comment() -> anyhow::Result<()> {
 
     let err = gh.update_issue(REPO, 99, &patch).await.expect_err("unknown issue");
     assert!(matches!(err, Error::NotFound), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn list_issues_sends_state_and_labels_and_leaves_out_pull_requests() -> anyhow::Result<()> {
+    let server = FakeGitHub::start().await?;
+    let gh = client_for(&server)?;
+    let new = NewIssue { title: "Flaky: test".into(), labels: vec!["flaky".into()], ..NewIssue::default() };
+    let issue = gh.create_issue(REPO, &new).await?;
+    let query = IssueQuery { state: Some(IssueStateFilter::Closed), labels: vec!["flaky".into(), "ci".into()] };
+    let listed = gh.list_issues(REPO, &query).await?;
+    assert_eq!(listed.iter().map(|i| i.number).collect::<Vec<_>>(), [issue.number], "the pull request is left out");
+    let sent = server.requests_to(Method::GET, &format!("/repos/{REPO}/issues")).remove(0);
+    assert_eq!(sent.query, "state=closed&labels=flaky%2Cci&per_page=100&page=1");
+
+    gh.list_issues(REPO, &IssueQuery::default()).await?;
+    let sent = server.requests_to(Method::GET, &format!("/repos/{REPO}/issues")).remove(1);
+    assert_eq!(sent.query, "per_page=100&page=1", "no state and no labels: GitHub's defaults");
     Ok(())
 }

@@ -212,7 +212,7 @@ fn api_routes() -> Router<Arc<Shared>> {
         .route("/repos/{owner}/{repo}/actions/jobs/{job_id}/logs", get(job_logs))
         .route("/repos/{owner}/{repo}/actions/caches", get(list_caches).delete(delete_caches_by_key))
         .route("/repos/{owner}/{repo}/actions/caches/{cache_id}", delete(delete_cache))
-        .route("/repos/{owner}/{repo}/issues", post(create_issue))
+        .route("/repos/{owner}/{repo}/issues", get(list_issues).post(create_issue))
         .route("/repos/{owner}/{repo}/issues/{number}", patch(update_issue))
         .route("/repos/{owner}/{repo}/issues/{number}/comments", post(comment_issue))
         .route("/repos/{owner}/{repo}/check-runs", post(create_check_run))
@@ -634,6 +634,22 @@ async fn create_issue(
     });
     issues.insert(number, issue.clone());
     (StatusCode::CREATED, axum::Json(issue)).into_response()
+}
+
+/// Every stored issue on one page, whatever the query (the client's query is read from the recorded
+/// request), followed by a pull request, which GitHub lists on this endpoint too.
+async fn list_issues(State(shared): State<Arc<Shared>>, Path((owner, repo)): Path<(String, String)>) -> Response {
+    let mut items: Vec<Value> = lock(&shared.issues).values().cloned().collect();
+    let number = items.len() as u64 + 1;
+    items.push(json!({
+        "id": 1_000_000 + number,
+        "number": number,
+        "state": "open",
+        "title": "Bump serde from 1.0.200 to 1.0.201",
+        "labels": issue_labels(&json!(["dependencies"])),
+        "pull_request": {"url": format!("https://api.github.com/repos/{owner}/{repo}/pulls/{number}")},
+    }));
+    axum::Json(items).into_response()
 }
 
 async fn update_issue(

@@ -3,7 +3,7 @@
 //! scenario's ground truth.
 
 use super::fast_config;
-use aetherveil_github::{Error, GitHub, IssuePatch, IssueState, NewIssue};
+use aetherveil_github::{Error, GitHub, IssuePatch, IssueQuery, IssueState, IssueStateFilter, NewIssue};
 use aetherveil_simulator::api::{Fault, FaultKind};
 use aetherveil_simulator::{Scenario, SimOptions, Simulator};
 use std::time::Duration;
@@ -188,4 +188,45 @@ async fn issues_and_caches_are_recorded_as_platform_actions() {
     let report = sim.run(|_| {}).await;
     assert_eq!((report.issues_opened, report.issue_comments), (1, 1));
     assert_eq!(report.caches_deleted, usize::from(!caches.is_empty()));
+}
+
+#[tokio::test]
+async fn issues_are_listed_by_state_and_labels_across_pages() {
+    let sim = played("[api]\nburst_per_second = 1000").await;
+    let gh = client(&sim);
+    let new = |title: &str, labels: &[&str]| NewIssue {
+        title: title.into(),
+        body: None,
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+    };
+    let flaky = gh.create_issue(REPO, &new("test is flaky", &["flaky", "aetherveil"])).await.expect("flaky");
+    let broken = gh.create_issue(REPO, &new("build is broken", &["broken", "aetherveil"])).await.expect("broken");
+    let closed = IssuePatch { state: Some(IssueState::Closed), ..IssuePatch::default() };
+    gh.update_issue(REPO, broken.number, &closed).await.expect("close");
+    // Enough open issues that the unfiltered listing takes two pages of 100.
+    for n in 0..100 {
+        gh.create_issue(REPO, &new(&format!("noise {n}"), &["noise"])).await.expect("noise");
+    }
+    let numbers = |issues: Vec<aetherveil_github::Issue>| issues.iter().map(|i| i.number).collect::<Vec<_>>();
+    let query = |state: Option<IssueStateFilter>, labels: &[&str]| IssueQuery {
+        state,
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+    };
+
+    let open = gh.list_issues(REPO, &IssueQuery::default()).await.expect("open issues");
+    assert_eq!(open.len(), 101, "GitHub lists open issues by default");
+    assert!(!open.iter().any(|i| i.number == broken.number));
+    let all = gh.list_issues(REPO, &query(Some(IssueStateFilter::All), &[])).await.expect("all issues");
+    assert_eq!(all.len(), 102);
+    let flaky_open = gh.list_issues(REPO, &query(None, &["flaky"])).await.expect("flaky");
+    assert_eq!(numbers(flaky_open), [flaky.number]);
+    // Every label must match; `broken` is closed, so only `state=closed` or `all` finds it.
+    let ours = query(Some(IssueStateFilter::All), &["aetherveil", "broken"]);
+    assert_eq!(numbers(gh.list_issues(REPO, &ours).await.expect("ours")), [broken.number]);
+    assert!(gh.list_issues(REPO, &query(None, &["broken"])).await.expect("open broken").is_empty());
+    let closed = gh.list_issues(REPO, &query(Some(IssueStateFilter::Closed), &["aetherveil"])).await.expect("closed");
+    assert_eq!(numbers(closed), [broken.number]);
+    let both = gh.list_issues(REPO, &query(Some(IssueStateFilter::All), &["aetherveil"])).await.expect("both");
+    assert_eq!(numbers(both), [flaky.number, broken.number]);
+    assert!(gh.list_issues(REPO, &query(None, &["flaky", "noise"])).await.expect("none").is_empty());
 }

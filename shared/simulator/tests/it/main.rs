@@ -1,2 +1,3 @@
 mod payloads;
+mod scenarios;
 mod sim;

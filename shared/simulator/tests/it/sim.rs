@@ -189,6 +189,11 @@ async fn the_rest_api_speaks_githubs_shapes() {
     assert_eq!(report.reruns_requested, 1);
     assert_eq!(report.deterministic_rerun_by_mistake, 0);
     assert!(report.transient_healed >= 1, "{report:?}");
+    // The refused second request came while the first rerun ran: a duplicate.
+    let h = &report.healing;
+    assert_eq!((h.rerun_requests_refused, h.duplicate_reruns, h.max_run_attempt), (1, 1, 2));
+    assert_eq!(h.max_reruns_per_repo_day, 1);
+    assert!(report.render().contains("rerun requests refused 1"), "{}", report.render());
     let run: Value = get(&client, &format!("{repo}/actions/runs/{failed_run}")).await.json().await.expect("json");
     assert_eq!(run["run_attempt"], 2);
     assert_eq!(run["conclusion"], "success");

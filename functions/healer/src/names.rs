@@ -1,0 +1,36 @@
+//! The healer's collections, subscriptions and indexes.
+
+use aetherveil_models::names::HEALING_HISTORY;
+
+/// The subscription on `pipeline-events` (run completions: decide, record outcomes, healthy notes).
+pub const SUBSCRIPTION: &str = "healer";
+/// The subscription on `diagnoses` (a failed run may become decidable when its last diagnosis lands).
+pub const DIAGNOSES_SUBSCRIPTION: &str = "healer-diagnoses";
+
+/// One decision per failed run attempt, keyed `<run id>-<attempt>`.
+pub const DECISIONS: &str = "healer_decisions";
+/// One record per (repository, job, signature): occurrences, rerun streak, the tracking issue.
+pub const SIGNATURES: &str = "healer_signatures";
+/// Each repository's daily budget ledger, keyed by repository.
+pub const BUDGETS: &str = "healer_budgets";
+/// Jobs marked flaky or quarantined, keyed `<repo>:<workflow>:<job>`.
+pub const FLAKY: &str = "healer_flaky";
+/// The posteriors, one document in `agent_state`.
+pub const POSTERIORS_ID: &str = "healer-posteriors";
+/// The label every issue the healer opens carries.
+pub const ISSUE_LABEL: &str = "aetherveil";
+
+/// A repository's mode, in the `config` collection.
+pub fn mode_id(repo: &str) -> String {
+    format!("healer-mode:{repo}")
+}
+
+/// The queries the healer runs: equality fields first, then the ordering field.
+pub const INDEXES: &[(&str, &[&str])] = &[
+    (HEALING_HISTORY, &["repository", "timestamp"]),
+    (HEALING_HISTORY, &["timestamp"]),
+    (DECISIONS, &["repo", "decided_at"]),
+    (DECISIONS, &["decided_at"]),
+    (SIGNATURES, &["repo", "last_seen"]),
+    (FLAKY, &["repo", "since"]),
+];
