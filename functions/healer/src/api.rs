@@ -9,7 +9,7 @@
 
 use crate::budget::{Allowance, Ledger};
 use crate::decide::Mode;
-use crate::names::{BUDGETS, DECISIONS, FLAKY, mode_id};
+use crate::names::{BUDGETS, DECISIONS, FLAKY, mode_id, repo_mode};
 use crate::record::{DecisionRecord, ExecutionState, FlakyRecord, HistoryEntry};
 use aetherveil_models::{RunRecord, names};
 use aetherveil_runtime::api::{ApiError, ApiResult, limit, repo_filter};
@@ -65,7 +65,7 @@ async fn healing(State(s): State<ApiState>, UrlQuery(q): UrlQuery<ListQuery>) ->
         .store
         .query(
             DECISIONS,
-            repo_filter(Query::new(), q.repo.as_deref())?.order_by("decided_at", Order::Desc).limit(STATS_WINDOW),
+            repo_filter(Query::new(), q.repo.as_deref())?.order_by("failed_at", Order::Desc).limit(STATS_WINDOW),
         )
         .await?
         .iter()
@@ -164,8 +164,7 @@ async fn next_green(store: &dyn Store, d: &DecisionRecord) -> Result<Option<f64>
 }
 
 async fn decisions(State(s): State<ApiState>, UrlQuery(q): UrlQuery<ListQuery>) -> ApiResult {
-    let query =
-        repo_filter(Query::new(), q.repo.as_deref())?.order_by("decided_at", Order::Desc).limit(limit(q.limit)?);
+    let query = repo_filter(Query::new(), q.repo.as_deref())?.order_by("failed_at", Order::Desc).limit(limit(q.limit)?);
     let list: Vec<Value> = s.store.query(DECISIONS, query).await?.into_iter().map(|d| d.data).collect();
     Ok(Json(json!({ "decisions": list })))
 }
@@ -226,8 +225,7 @@ pub fn explain(r: &DecisionRecord) -> Vec<String> {
 }
 
 async fn mode_of(s: &ApiState, repo: &str) -> Result<Mode, ApiError> {
-    let doc = s.store.get(names::CONFIG, &mode_id(repo)).await?;
-    Ok(doc.and_then(|d| d.data["mode"].as_str().and_then(Mode::parse)).unwrap_or(s.default_mode))
+    Ok(repo_mode(s.store.as_ref(), repo, s.default_mode).await?)
 }
 
 fn valid_part(s: &str) -> bool {

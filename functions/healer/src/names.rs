@@ -1,6 +1,8 @@
 //! The healer's collections, subscriptions and indexes.
 
-use aetherveil_models::names::HEALING_HISTORY;
+use crate::decide::Mode;
+use aetherveil_models::names::{CONFIG, HEALING_HISTORY};
+use aetherveil_store::{Store, StoreError};
 
 /// The subscription on `pipeline-events` (run completions: decide, record outcomes, healthy notes).
 pub const SUBSCRIPTION: &str = "healer";
@@ -25,12 +27,18 @@ pub fn mode_id(repo: &str) -> String {
     format!("healer-mode:{repo}")
 }
 
+/// The mode an operator set for `repo`, or `default`.
+pub async fn repo_mode(store: &dyn Store, repo: &str, default: Mode) -> Result<Mode, StoreError> {
+    let doc = store.get(CONFIG, &mode_id(repo)).await?;
+    Ok(doc.and_then(|d| d.data["mode"].as_str().and_then(Mode::parse)).unwrap_or(default))
+}
+
 /// The queries the healer runs: equality fields first, then the ordering field.
 pub const INDEXES: &[(&str, &[&str])] = &[
     (HEALING_HISTORY, &["repository", "timestamp"]),
     (HEALING_HISTORY, &["timestamp"]),
-    (DECISIONS, &["repo", "decided_at"]),
-    (DECISIONS, &["decided_at"]),
+    (DECISIONS, &["repo", "failed_at"]),
+    (DECISIONS, &["failed_at"]),
     (SIGNATURES, &["repo", "last_seen"]),
     (FLAKY, &["repo", "since"]),
 ];

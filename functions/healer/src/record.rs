@@ -73,10 +73,9 @@ pub struct DecisionRecord {
     pub workflow_name: Option<String>,
     pub head_branch: Option<String>,
     pub run_url: Option<String>,
-    /// When the attempt failed (GitHub's time of the run's completion).
+    /// When the attempt failed (GitHub's time of the run's completion): the decision's clock, for
+    /// the budget's day and the "now".
     pub failed_at: DateTime<Utc>,
-    /// When the decision was taken (the same clock: GitHub's event time).
-    pub decided_at: DateTime<Utc>,
     pub evidence: Vec<Evidence>,
     pub decision: Decision,
     pub execution: Execution,

@@ -162,8 +162,7 @@ impl Healer {
     }
 
     async fn mode(&self, repo: &str) -> Result<Mode, HandlerError> {
-        let doc = self.store.get(collections::CONFIG, &names::mode_id(repo)).await.map_err(retry)?;
-        Ok(doc.and_then(|d| d.data["mode"].as_str().and_then(Mode::parse)).unwrap_or(self.config.default_mode))
+        names::repo_mode(self.store.as_ref(), repo, self.config.default_mode).await.map_err(retry)
     }
 
     async fn default_branch(&self, repo: &str) -> Option<String> {
@@ -225,46 +224,52 @@ impl Healer {
         let default_branch = self.default_branch(repo).await;
         let on_default = run.head_branch.is_some() && run.head_branch == default_branch && !run.from_fork;
         let now = run.updated_at;
+        // What each failed job is, whatever the retries below: its signature, costs and evidence.
+        let mut jobs_in = Vec::with_capacity(failed.len());
+        for (job, d) in failed.iter().zip(&diagnoses) {
+            let sig = signature(d);
+            let sig_id = SignatureRecord::id_for(repo, run.workflow_name.as_deref(), &job.name, &sig);
+            let minutes = match (job.started_at, job.completed_at) {
+                (Some(s), Some(c)) => ((c - s).num_seconds().max(0) as f64 / 60.0).max(0.5),
+                _ => 1.0,
+            };
+            let pass_minutes = self.usual_minutes(repo, &job.name).await?;
+            let evidence = Evidence {
+                job: job.name.clone(),
+                job_id: job.id,
+                cause: d.cause,
+                transient: d.transient,
+                summary: d.summary.clone(),
+                signature: sig,
+                lines: top_lines(d),
+                html_url: job.html_url.clone(),
+            };
+            jobs_in.push((sig_id, d, minutes, pass_minutes, evidence));
+        }
+        // The versioned state (posteriors, budget, signature records) is read again on a conflict.
         for _ in 0..COMMIT_TRIES {
             let posteriors: Posteriors = self.read_or_default(collections::AGENT_STATE, POSTERIORS_ID).await?.0;
             let (ledger, ledger_version) = self.read_or_default::<Ledger>(BUDGETS, repo).await?;
             let mut failures = Vec::new();
-            let mut evidence = Vec::new();
             let mut signatures = Vec::new();
-            for (job, d) in failed.iter().zip(&diagnoses) {
-                let sig = signature(d);
-                let sig_id = SignatureRecord::id_for(repo, run.workflow_name.as_deref(), &job.name, &sig);
-                let doc = self.store.get(SIGNATURES, &sig_id).await.map_err(retry)?;
+            for (sig_id, d, minutes, pass_minutes, e) in &jobs_in {
+                let doc = self.store.get(SIGNATURES, sig_id).await.map_err(retry)?;
                 let current: Option<SignatureRecord> = doc.as_ref().map(|d| d.parse()).transpose().map_err(retry)?;
-                let estimate = posteriors.probability(d.cause, &sig, &job.name);
-                let minutes = match (job.started_at, job.completed_at) {
-                    (Some(s), Some(c)) => ((c - s).num_seconds().max(0) as f64 / 60.0).max(0.5),
-                    _ => 1.0,
-                };
+                let estimate = posteriors.probability(d.cause, &e.signature, &e.job);
                 failures.push(Failure {
-                    job: job.name.clone(),
-                    job_id: job.id,
+                    job: e.job.clone(),
+                    job_id: e.job_id,
                     cause: d.cause,
                     transient: d.transient,
                     confidence: d.confidence,
-                    signature: sig.clone(),
-                    minutes,
-                    pass_minutes: self.usual_minutes(repo, &job.name).await?,
+                    signature: e.signature.clone(),
+                    minutes: *minutes,
+                    pass_minutes: *pass_minutes,
                     p_rerun: estimate.mean * priors::attempt_factor(run.run_attempt),
                     p_cache: None,
                     failing_streak: current.as_ref().map_or(0, |c| c.streak),
                 });
-                evidence.push(Evidence {
-                    job: job.name.clone(),
-                    job_id: job.id,
-                    cause: d.cause,
-                    transient: d.transient,
-                    summary: d.summary.clone(),
-                    signature: sig,
-                    lines: top_lines(d),
-                    html_url: job.html_url.clone(),
-                });
-                signatures.push((sig_id, current, doc.map(|d| d.version)));
+                signatures.push((sig_id.clone(), current, doc.map(|d| d.version)));
             }
             let situation = Situation {
                 failures,
@@ -289,9 +294,8 @@ impl Healer {
                 workflow_name: run.workflow_name.clone(),
                 head_branch: run.head_branch.clone(),
                 run_url: run.html_url.clone(),
-                failed_at: run.updated_at,
-                decided_at: now,
-                evidence,
+                failed_at: now,
+                evidence: jobs_in.iter().map(|j| j.4.clone()).collect(),
                 execution: Execution {
                     state: if decision.execute { ExecutionState::Pending } else { ExecutionState::NotExecuted },
                     steps: Vec::new(),
@@ -469,7 +473,7 @@ impl Healer {
         let doc = self.store.get(SIGNATURES, &sig_id).await.map_err(|e| e.to_string())?;
         let Some(doc) = doc else { return Err(format!("signature {sig_id} is not recorded")) };
         let sig: SignatureRecord = doc.parse().map_err(|e| e.to_string())?;
-        let body = issue::body(&sig_id, &sig, record.decided_at, self.config.healthy_after);
+        let body = issue::body(&sig_id, &sig, record.failed_at, self.config.healthy_after);
         let number = match sig.issue {
             Some(n) => n,
             None => {

@@ -287,11 +287,9 @@ impl Scan<'_> {
                     continue;
                 }
             }
-            // A flaky hint's pattern with a `\n` in it spans the previous line and this one.
-            let two_lines = |p: &regex::Regex| rule.cause == Cause::FlakyTest && p.as_str().contains(r"\n");
             if !compiled_rule.patterns.is_empty()
-                && !compiled_rule.patterns.iter().any(|p| {
-                    if two_lines(p) {
+                && !compiled_rule.patterns.iter().any(|(p, two_lines)| {
+                    if *two_lines {
                         p.is_match(joined.get_or_insert_with(|| format!("{}\n{text}", self.previous)))
                     } else {
                         p.is_match(text)

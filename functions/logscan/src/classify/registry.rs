@@ -61,7 +61,9 @@ pub(crate) struct Compiled {
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
     pub rule: &'static Rule,
-    pub patterns: Vec<Regex>,
+    /// Each pattern, and whether it spans the previous line and this one (a `\n` in its source:
+    /// test tools print expected and actual values on two lines).
+    pub patterns: Vec<(Regex, bool)>,
     /// `unless`, lowercased.
     pub unless: Vec<String>,
 }
@@ -93,7 +95,12 @@ fn compile() -> Result<Compiled, RegistryError> {
             .patterns
             .iter()
             .map(|&p| {
-                Regex::new(p).map_err(|e| RegistryError::Pattern { id: rule.id, pattern: p, message: e.to_string() })
+                let regex = Regex::new(p).map_err(|e| RegistryError::Pattern {
+                    id: rule.id,
+                    pattern: p,
+                    message: e.to_string(),
+                })?;
+                Ok((regex, p.contains(r"\n")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         for &n in rule.needles {
