@@ -67,6 +67,12 @@ enum Command {
     Demo(sim::DemoArgs),
     /// Why did this job fail? Logscan's analysis of a job log (or a run's log zip) on disk.
     Diagnose(aetherveil::diagnose::DiagnoseArgs),
+    /// Security gate: a Trivy JSON report or a SARIF log against a policy (docs/gate.md).
+    /// Exit code 0: pass; 1: the policy fails; 2: a bad report, baseline or policy.
+    Gate {
+        #[command(subcommand)]
+        what: aetherveil_gate::cli::GateCommand,
+    },
     /// Evaluate on a public dataset (`../shared/datasets`), printing the metric its papers use.
     Eval {
         #[command(subcommand)]
@@ -94,6 +100,8 @@ enum BenchCommand {
     /// Log lines per second through the template miner on one thread (side by side with Drain3 in
     /// scripts/bench-mining.sh).
     Mining(bench::mining::MiningBenchArgs),
+    /// Time to gate the largest Trivy report of a folder (parse, policy, risk, Markdown).
+    Gate(bench::gate::GateBenchArgs),
     /// The do-nothing webhook sink `bench loadgen` measures against.
     #[command(hide = true)]
     Sink(bench::loadgen::SinkArgs),
@@ -180,6 +188,7 @@ fn main() -> ExitCode {
                 init_cli_logging();
                 aetherveil::diagnose::run(&args).map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
+            Command::Gate { what } => Ok(ExitCode::from(aetherveil_gate::cli::run(&what))),
             Command::Eval { what } => {
                 init_cli_logging();
                 eval::run(what).await.map(|()| ExitCode::SUCCESS)
@@ -204,6 +213,7 @@ fn main() -> ExitCode {
             Command::Bench { what: BenchCommand::Logscan(args) } => {
                 bench::logscan::logscan(args).map(|()| ExitCode::SUCCESS)
             }
+            Command::Bench { what: BenchCommand::Gate(args) } => bench::gate::gate(args).map(|()| ExitCode::SUCCESS),
             Command::Bench { what: BenchCommand::Sink(args) } => {
                 bench::loadgen::sink(args).await.map(|()| ExitCode::SUCCESS)
             }

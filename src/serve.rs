@@ -4,6 +4,7 @@ use crate::api::{self, ApiState};
 use crate::journal::Journal;
 use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
 use aetherveil_config::{Config, HealerMode, Synchronous};
+use aetherveil_gate::Gate;
 use aetherveil_healer::Healer;
 use aetherveil_logscan::{Logscan, LogscanConfig};
 use aetherveil_models::names;
@@ -30,10 +31,14 @@ pub struct Host {
     store: SqliteStore,
     bus: LocalBus,
     secret: Vec<u8>,
+    /// The store handle of the functions that react to events: their writes wait behind
+    /// deliveries and API calls (see `aetherveil_store::sqlite::Lane`).
+    reacting: Arc<dyn aetherveil_store::Store>,
     monitor: Arc<Monitor>,
     logscan: Arc<Logscan>,
     healer: Arc<Healer>,
     trainer: Trainer,
+    gate: Gate,
 }
 
 impl Host {
@@ -45,8 +50,9 @@ impl Host {
             Synchronous::Full => aetherveil_store::Synchronous::Full,
         };
         let store = SqliteStore::open(dir.join(DB_FILE), sync).context("cannot open the store")?;
+        let reacting = store.background();
         let bus = LocalBus::new(
-            store.clone(),
+            reacting.clone(),
             RetryPolicy {
                 max_attempts: config.bus.max_attempts,
                 initial_backoff: Duration::from_millis(config.bus.initial_backoff_ms),
@@ -61,17 +67,21 @@ impl Host {
             bus: Arc::new(bus.clone()),
             metrics: Arc::new(Metrics::new()),
         };
-        let monitor = Arc::new(Monitor::from_platform(&platform).context("cannot configure the monitor")?);
+        let reacting = Platform { store: Arc::new(reacting), ..platform.clone() };
+        let monitor = Arc::new(Monitor::from_platform(&reacting).context("cannot configure the monitor")?);
         let gh = &platform.config.github;
         if gh.token.is_empty() {
-            tracing::warn!("github.token is not set: logscan cannot download job logs (diagnoses will say so)");
+            tracing::warn!(
+                "github.token is not set: logscan cannot download job logs (diagnoses will say so) and the healer leaves failed runs alone"
+            );
         }
         let github = aetherveil_github::GitHub::new(aetherveil_github::Config::new(&gh.api_url, &gh.token))
             .context("cannot configure the GitHub client")?;
-        let logscan = Arc::new(Logscan::new(platform.store.clone(), github.clone(), LogscanConfig::default()));
-        let healer = Arc::new(Healer::new(platform.store.clone(), github, healer_config(&platform.config.healer)));
-        let trainer = Trainer::new(platform.store.clone());
-        Ok(Self { platform, store, bus, secret, monitor, logscan, healer, trainer })
+        let logscan = Arc::new(Logscan::new(reacting.store.clone(), github.clone(), LogscanConfig::default()));
+        let healer = Arc::new(Healer::new(reacting.store.clone(), github, healer_config(&platform.config.healer)));
+        let trainer = Trainer::new(reacting.store.clone());
+        let gate = Gate::new(platform.store.clone(), gate_config(&platform.config));
+        Ok(Self { platform, store, bus, secret, reacting: reacting.store, monitor, logscan, healer, trainer, gate })
     }
 
     /// Declares the indexes behind the platform's queries (idempotent).
@@ -82,6 +92,7 @@ impl Host {
         self.monitor.ensure_indexes().await?;
         self.logscan.ensure_indexes().await?;
         self.healer.ensure_indexes().await?;
+        self.gate.ensure_indexes().await?;
         Ok(())
     }
 
@@ -89,7 +100,7 @@ impl Host {
     pub fn registry(&self) -> Registry {
         let p = &self.platform;
         let webhook = Arc::new(Webhook::from_platform(p, &self.secret));
-        let journal = Arc::new(Journal { store: p.store.clone(), metrics: p.metrics.clone() });
+        let journal = Arc::new(Journal { store: self.reacting.clone(), metrics: p.metrics.clone() });
         Registry::new()
             .http("webhook", webhook.router())
             .event("journal", names::TOPIC_PIPELINE_EVENTS, journal)
@@ -102,6 +113,7 @@ impl Host {
                 self.healer.clone(),
             )
             .http("trainer", self.trainer.router())
+            .http("gate", self.gate.router())
     }
 
     fn api(&self) -> axum::Router {
@@ -117,6 +129,7 @@ impl Host {
             default_mode: self.healer.config().default_mode,
             allowance: self.healer.config().allowance,
         }))
+        .merge(self.gate.api_router())
         .merge(crate::insights::router(crate::insights::InsightsState { store: self.platform.store.clone() }))
     }
 
@@ -229,5 +242,14 @@ pub fn healer_config(c: &aetherveil_config::HealerConfig) -> aetherveil_healer::
         },
         healthy_after: chrono::Duration::hours(i64::try_from(c.healthy_after_hours).unwrap_or(i64::MAX / 3_600_000)),
         issue_label: c.issue_label.clone(),
+    }
+}
+
+/// The gate's settings from the platform's configuration.
+pub fn gate_config(c: &Config) -> aetherveil_gate::GateConfig {
+    aetherveil_gate::GateConfig {
+        policy_dir: c.gate_policy_dir(),
+        default_policy: c.gate.default_policy.clone(),
+        max_report_bytes: usize::try_from(c.gate.max_report_bytes).unwrap_or(usize::MAX),
     }
 }

@@ -20,6 +20,7 @@
 //! how many cores the server, the load generator and everything else used in each phase.
 
 mod bodies;
+pub mod gate;
 mod load;
 pub mod loadgen;
 pub mod logscan;

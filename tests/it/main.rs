@@ -5,6 +5,7 @@ mod crash;
 mod eval_nab;
 mod examples;
 mod function;
+mod gate;
 mod healing;
 mod sim;
 mod support;

@@ -65,6 +65,9 @@ pub enum Handled {
         success: bool,
     },
     HealthyNoted(usize),
+    /// A failed run left alone because the GitHub client has no credentials: the healer can
+    /// neither list its jobs reliably nor rerun them.
+    NoCredentials,
 }
 
 pub struct Healer {
@@ -185,6 +188,9 @@ impl Healer {
 
     /// Decides about a failed run attempt once every failed job has its diagnosis, then acts.
     async fn try_decide(&self, run: &RunRecord) -> Result<Handled, HandlerError> {
+        if !self.github.has_credentials() {
+            return Ok(Handled::NoCredentials);
+        }
         let lock = self.lock(run.run_id.0);
         let _guard = lock.lock().await;
         let repo = run.repo.0.as_str();

@@ -66,6 +66,7 @@ pub trait Bus: Send + Sync + 'static {
     /// Per-subscription backlog, for metrics and health.
     async fn stats(&self) -> Result<Vec<SubscriptionStats>, BusError>;
 
-    /// Stops the dispatchers after the deliveries in flight finish.
+    /// Stops the dispatchers after the deliveries in flight finish, or after a bounded wait;
+    /// deliveries it did not wait for are not acknowledged, so they come again.
     async fn shutdown(&self);
 }

@@ -50,3 +50,35 @@ async fn a_restart_resumes_where_the_subscription_left_off() {
     assert_eq!(rec.seen(), [("while-down".to_owned(), 1)], "acknowledged messages are not redelivered");
     bus.shutdown().await;
 }
+
+/// Never answers, like a handler waiting out a long rate limit.
+struct Stuck;
+
+#[async_trait::async_trait]
+impl aetherveil_bus::Handler for Stuck {
+    async fn handle(&self, _delivery: &aetherveil_bus::Delivery) -> Result<(), aetherveil_bus::HandlerError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_forever_and_the_unfinished_delivery_comes_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("aetherveil.db");
+    {
+        let store = SqliteStore::open(&path, Synchronous::Normal).expect("open");
+        let bus = LocalBus::new(store.clone(), policy());
+        bus.subscribe("s", "t", Arc::new(Stuck)).expect("subscribe");
+        bus.publish(message("stuck", "t", None)).await.expect("publish");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::timeout(Duration::from_secs(30), bus.shutdown()).await.expect("shutdown returns");
+        store.close();
+    }
+    let store = SqliteStore::open(&path, Synchronous::Normal).expect("reopen");
+    let bus = LocalBus::new(store, policy());
+    let rec = Recorder::accepting();
+    bus.subscribe("s", "t", rec.clone()).expect("subscribe");
+    eventually("the unacknowledged message again", || !rec.seen().is_empty()).await;
+    assert_eq!(rec.attempts_of("stuck"), [1]);
+    bus.shutdown().await;
+}

@@ -42,7 +42,16 @@ pub struct Config {
     pub webhook: WebhookConfig,
     pub github: GithubConfig,
     pub healer: HealerConfig,
+    pub gate: GateConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    pub policy_dir: PathBuf,
+    pub default_policy: String,
+    pub max_report_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -270,6 +279,16 @@ impl Config {
         if h.issue_label.trim().is_empty() {
             return Err(bad("healer.issue_label", "must not be empty"));
         }
+        let g = &self.gate;
+        let name_ok = !g.default_policy.is_empty()
+            && !g.default_policy.starts_with('.')
+            && g.default_policy.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !name_ok {
+            return Err(bad("gate.default_policy", "must be a policy name: letters, digits, '-', '_' and '.'"));
+        }
+        if g.max_report_bytes == 0 || g.max_report_bytes > 1 << 30 {
+            return Err(bad("gate.max_report_bytes", "must be between 1 and 1073741824"));
+        }
         if self.server.data_dir.as_os_str().is_empty() {
             return Err(bad("server.data_dir", "must not be empty"));
         }
@@ -284,6 +303,15 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The gate's policy directory: `gate.policy_dir`, or `<server.data_dir>/policies` when empty.
+    pub fn gate_policy_dir(&self) -> PathBuf {
+        if self.gate.policy_dir.as_os_str().is_empty() {
+            self.server.data_dir.join("policies")
+        } else {
+            self.gate.policy_dir.clone()
+        }
     }
 
     pub fn retention(&self) -> std::time::Duration {
@@ -402,6 +430,8 @@ mod tests {
         assert_eq!(c.server.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.webhook.max_body_bytes, 25 * 1024 * 1024);
         assert_eq!(c.store.synchronous, Synchronous::Normal);
+        assert_eq!(c.gate.default_policy, "default");
+        assert_eq!(c.gate.policy_dir, PathBuf::new(), "empty: <server.data_dir>/policies");
     }
 
     #[test]
@@ -444,6 +474,8 @@ mod tests {
             (&[("AETHERVEIL_LOG_LEVEL", "loud")], "log.level"),
             (&[("AETHERVEIL_WEBHOOK_MAX_BODY_BYTES", "0")], "webhook.max_body_bytes"),
             (&[("AETHERVEIL_GITHUB_API_URL", "api.github.com")], "github.api_url"),
+            (&[("AETHERVEIL_GATE_DEFAULT_POLICY", "../etc/passwd")], "gate.default_policy"),
+            (&[("AETHERVEIL_GATE_MAX_REPORT_BYTES", "0")], "gate.max_report_bytes"),
         ];
         for (e, needle) in cases {
             let err = Config::load_from(None, env(e), &Overrides::default()).expect_err("bad value");

@@ -116,6 +116,11 @@ impl GitHub {
         self.inner.counters.snapshot()
     }
 
+    /// Whether requests carry a token. Without one, GitHub answers only public reads, at 60 an hour.
+    pub fn has_credentials(&self) -> bool {
+        self.inner.auth.read().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
     /// Replaces the token for later requests (GitHub App installation tokens expire after an hour).
     pub fn set_token(&self, token: &str) -> Result<(), Error> {
         let auth = bearer(token)?;

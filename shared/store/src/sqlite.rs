@@ -5,6 +5,8 @@
 //! is answered only after the commit that holds it, so an acknowledged write is in the WAL file:
 //! with `synchronous = normal` it survives a crash or `kill -9` of the process; with
 //! `synchronous = full` it also survives power loss, at the cost of an fsync per commit.
+//! The writer has two queues ([`Lane`]): handles from [`SqliteStore::background`] wait behind the
+//! foreground, so event handlers catching up on a backlog do not delay acknowledgements.
 //! Reads use a small pool of connections and never block the writer.
 
 use crate::batch::{Message, Precondition, WriteBatch, WriteOp};
@@ -14,17 +16,20 @@ use crate::{Doc, Store};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, watch};
 
 /// The largest number of requests one group commit takes.
 const MAX_GROUP: usize = 512;
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 8;
+/// Reads running at once (see `Inner::reading`).
+const MAX_READS: usize = 4;
 
 /// Each entry upgrades the schema by one version (`PRAGMA user_version`).
 const MIGRATIONS: &[&str] = &[
@@ -85,18 +90,116 @@ pub enum Synchronous {
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 
+/// Which queue a handle's writes wait in. The writer serves the foreground first, so the writes
+/// someone is waiting on (acknowledging a webhook delivery, an API call) go ahead of work that
+/// can wait (functions reacting to events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Foreground,
+    Background,
+}
+
+/// Background writes in a group while foreground writes are waiting: at least one, and one for
+/// every `BACKGROUND_SHARE` foreground writes, so background work slows down under a burst of
+/// deliveries but never stops.
+const BACKGROUND_SHARE: usize = 8;
+/// Foreground writes come in waves (callers answered by one commit send their next writes a
+/// moment later). Between two waves, that is within this time of the last foreground write, the
+/// writer takes only `BACKGROUND_TRICKLE` background writes, not a long group the next wave would
+/// wait for.
+const FOREGROUND_ACTIVE: Duration = Duration::from_millis(5);
+const BACKGROUND_TRICKLE: usize = 4;
+
+/// The writer's two queues.
+#[derive(Default)]
+struct Queues {
+    foreground: VecDeque<Job>,
+    background: VecDeque<Job>,
+    /// When the writer last took foreground writes.
+    foreground_at: Option<Instant>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct WriteQueue {
+    queues: Mutex<Queues>,
+    ready: Condvar,
+}
+
+impl WriteQueue {
+    fn push(&self, lane: Lane, job: Job) -> Result<()> {
+        let mut q = self.queues.lock().map_err(|_| StoreError::Closed)?;
+        if q.closed {
+            return Err(StoreError::Closed);
+        }
+        match lane {
+            Lane::Foreground => q.foreground.push_back(job),
+            Lane::Background => q.background.push_back(job),
+        }
+        drop(q);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn close(&self) {
+        if let Ok(mut q) = self.queues.lock() {
+            q.closed = true;
+        }
+        self.ready.notify_one();
+    }
+
+    /// Waits for the next group: foreground writes first, then background ones (all of them when
+    /// the foreground is idle, a share otherwise). `None` once closed and drained.
+    fn next_group(&self) -> Option<Vec<Job>> {
+        let mut q = self.queues.lock().ok()?;
+        while q.foreground.is_empty() && q.background.is_empty() {
+            if q.closed {
+                return None;
+            }
+            q = self.ready.wait(q).ok()?;
+        }
+        let fg = q.foreground.len().min(MAX_GROUP);
+        let share = if fg > 0 {
+            (fg / BACKGROUND_SHARE).max(1)
+        } else if q.foreground_at.is_some_and(|at| at.elapsed() < FOREGROUND_ACTIVE) {
+            BACKGROUND_TRICKLE
+        } else {
+            MAX_GROUP
+        };
+        let bg = q.background.len().min(share);
+        if fg > 0 {
+            q.foreground_at = Some(Instant::now());
+        }
+        let mut group = Vec::with_capacity(fg + bg);
+        group.extend(q.foreground.drain(..fg));
+        group.extend(q.background.drain(..bg));
+        Some(group)
+    }
+}
+
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writes: Arc<WriteQueue>,
     readers: Mutex<Vec<Connection>>,
+    /// Reads running at once. Each runs on a blocking thread; unbounded, a burst of event
+    /// handlers would start dozens, and the writer thread would wait behind them for a CPU.
+    reading: tokio::sync::Semaphore,
     synchronous: Synchronous,
     outbox_tx: watch::Sender<u64>,
 }
 
-/// SQLite-backed [`Store`]. Cheap to clone.
+impl Drop for Inner {
+    /// The last handle is gone: the writer commits what is queued and stops.
+    fn drop(&mut self) {
+        self.writes.close();
+    }
+}
+
+/// SQLite-backed [`Store`]. Cheap to clone; clones share the database, the writer and the lane.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    lane: Lane,
 }
 
 pub fn now_millis() -> i64 {
@@ -151,16 +254,24 @@ impl SqliteStore {
         let db_file = std::fs::File::open(&path)
             .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
         let (outbox_tx, _) = watch::channel(0u64);
-        let (tx, rx) = mpsc::channel::<Job>();
+        let inner = Arc::new(Inner {
+            path: path.clone(),
+            writes: Arc::new(WriteQueue::default()),
+            readers: Mutex::new(Vec::new()),
+            reading: tokio::sync::Semaphore::new(MAX_READS),
+            synchronous,
+            outbox_tx,
+        });
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let catch_up = Arc::new(AtomicBool::new(false));
         let asked = catch_up.clone();
         let spawn_err =
             |e: std::io::Error| StoreError::Open { path: path.display().to_string(), reason: e.to_string() };
+        let queue = inner.writes.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                writer_loop(conn, rx, asked);
+                writer_loop(conn, &queue, asked);
                 drop(stop_tx);
             })
             .map_err(spawn_err)?;
@@ -168,15 +279,13 @@ impl SqliteStore {
             .name("sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(checkpoints, db_file, stop_rx, catch_up))
             .map_err(spawn_err)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                path,
-                writer: Mutex::new(Some(tx)),
-                readers: Mutex::new(Vec::new()),
-                synchronous,
-                outbox_tx,
-            }),
-        })
+        Ok(Self { inner, lane: Lane::Foreground })
+    }
+
+    /// A handle on the same database whose writes wait in the background lane: for work that
+    /// reacts to events, so that it yields to foreground writes (see [`Lane`]).
+    pub fn background(&self) -> Self {
+        Self { inner: self.inner.clone(), lane: Lane::Background }
     }
 
     pub fn path(&self) -> &Path {
@@ -205,8 +314,7 @@ impl SqliteStore {
             });
             (ok, completion)
         });
-        let sender = self.inner.writer.lock().map_err(|_| StoreError::Closed)?.clone().ok_or(StoreError::Closed)?;
-        sender.send(job).map_err(|_| StoreError::Closed)?;
+        self.inner.writes.push(self.lane, job)?;
         rx.await.map_err(|_| StoreError::Abandoned)?
     }
 
@@ -216,6 +324,7 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
+        let _permit = self.inner.reading.acquire().await.map_err(|_| StoreError::Closed)?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
@@ -241,14 +350,12 @@ impl SqliteStore {
 
     /// Stops accepting writes; the writer thread ends once queued writes are committed.
     pub fn close(&self) {
-        if let Ok(mut w) = self.inner.writer.lock() {
-            w.take();
-        }
+        self.inner.writes.close();
     }
 }
 
 /// How often the checkpointer copies committed WAL frames into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(25);
 
 /// WAL frames (4 KiB pages, so 256 MiB) past which the writer itself finishes a checkpoint between
 /// two commits, so the WAL starts over from its beginning instead of growing without bound. That
@@ -288,16 +395,8 @@ fn checkpoint_loop(conn: Connection, db_file: std::fs::File, stop: mpsc::Receive
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, catch_up: Arc<AtomicBool>) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = Vec::with_capacity(16);
-        jobs.push(first);
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
+fn writer_loop(conn: Connection, queue: &WriteQueue, catch_up: Arc<AtomicBool>) {
+    while let Some(jobs) = queue.next_group() {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             // Dropping the jobs answers every caller with `Abandoned`; nothing was written.
             tracing::error!(error = %e, writes = jobs.len(), "cannot begin a write transaction");
@@ -634,6 +733,62 @@ mod tests {
     fn queries_reject_injection_in_field_names() {
         let q = Query::new().eq("repo') OR 1=1 --", "x");
         assert!(matches!(build_query("runs", &q), Err(StoreError::Invalid(_))));
+    }
+
+    /// A job that appends `label` to `ran` when the writer runs it.
+    fn labelled(label: &'static str, ran: &Arc<Mutex<Vec<&'static str>>>) -> Job {
+        let ran = ran.clone();
+        Box::new(move |_conn| {
+            ran.lock().expect("lock").push(label);
+            (true, Box::new(|_| {}))
+        })
+    }
+
+    fn run_group(queue: &WriteQueue, conn: &Connection) -> usize {
+        let group = queue.next_group().expect("a group");
+        let n = group.len();
+        for job in group {
+            let (_ok, completion) = job(conn);
+            completion(None);
+        }
+        n
+    }
+
+    #[test]
+    fn foreground_writes_go_ahead_of_a_background_backlog_which_still_progresses() {
+        let conn = Connection::open_in_memory().expect("memory db");
+        let queue = WriteQueue::default();
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        for _ in 0..100 {
+            queue.push(Lane::Background, labelled("bg", &ran)).expect("push");
+        }
+        for _ in 0..16 {
+            queue.push(Lane::Foreground, labelled("fg", &ran)).expect("push");
+        }
+        // Every foreground write, then a share of the backlog (one per BACKGROUND_SHARE).
+        assert_eq!(run_group(&queue, &conn), 16 + 16 / BACKGROUND_SHARE);
+        let first: Vec<_> = ran.lock().expect("lock").drain(..).collect();
+        assert_eq!(first.iter().filter(|l| **l == "fg").count(), 16);
+        assert!(first[..16].iter().all(|l| *l == "fg"), "{first:?}");
+        // Right after foreground traffic, background writes trickle in small groups.
+        assert_eq!(run_group(&queue, &conn), BACKGROUND_TRICKLE);
+        // Once the foreground has been quiet for a while, the backlog goes in big groups.
+        std::thread::sleep(FOREGROUND_ACTIVE * 2);
+        let rest = 100 - 16 / BACKGROUND_SHARE - BACKGROUND_TRICKLE;
+        assert_eq!(run_group(&queue, &conn), rest);
+        queue.close();
+        assert!(queue.next_group().is_none(), "closed and drained");
+        assert!(matches!(queue.push(Lane::Foreground, labelled("late", &ran)), Err(StoreError::Closed)));
+    }
+
+    #[tokio::test]
+    async fn background_handles_share_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path().join("db.sqlite"), Synchronous::Normal).expect("open");
+        let background = store.background();
+        background.put("c", "a", serde_json::json!({"x": 1})).await.expect("background put");
+        let doc = store.get("c", "a").await.expect("get").expect("present");
+        assert_eq!(doc.data["x"], 1);
     }
 
     #[tokio::test]

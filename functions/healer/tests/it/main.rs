@@ -3,4 +3,5 @@ mod budget;
 mod decide;
 mod posterior;
 mod priors;
+mod shell;
 mod signature;
