@@ -9,6 +9,7 @@
 
 use crate::classify::{Classification, Classifier, JobContext, Scan};
 use crate::diagnosis::{LogStats, Markdown, RelevantLine};
+use crate::failing::FailingTests;
 use aetherveil_logparse::LogLine;
 use aetherveil_logparse::diff::{DiffConfig, DiffHit, PassingProfile, diff};
 use aetherveil_logparse::explain::{Explainer, Explanation};
@@ -29,6 +30,8 @@ pub struct Analysis {
     pub lines: Vec<RelevantLine>,
     pub stats: LogStats,
     pub features: Vec<String>,
+    /// The tests the log says failed, by name.
+    pub failing_tests: Vec<String>,
 }
 
 impl Analysis {
@@ -75,6 +78,7 @@ pub struct Analyzer<'a> {
     tail: VecDeque<LogLine>,
     stats: LogStats,
     last_step: Option<std::sync::Arc<str>>,
+    failing: FailingTests,
 }
 
 impl<'a> Analyzer<'a> {
@@ -86,6 +90,7 @@ impl<'a> Analyzer<'a> {
             tail: VecDeque::new(),
             stats: LogStats::default(),
             last_step: None,
+            failing: FailingTests::default(),
         }
     }
 
@@ -97,6 +102,7 @@ impl<'a> Analyzer<'a> {
         }
         self.scan.feed(&line);
         self.explainer.push(&line);
+        self.failing.push(&line.text);
         if self.profile.is_some() {
             if self.tail.len() == DIFF_TAIL_LINES {
                 self.tail.pop_front();
@@ -122,7 +128,7 @@ impl<'a> Analyzer<'a> {
         };
         let lines = select_lines(&classification, &explanation, &hits, max_lines);
         let summary = summary(&classification, &lines, &explanation);
-        Analysis { classification, summary, lines, stats, features }
+        Analysis { classification, summary, lines, stats, features, failing_tests: self.failing.finish() }
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Diagnosis {
     /// The lines a developer should read, in log order.
     pub lines: Vec<RelevantLine>,
     pub findings: Vec<Finding>,
+    /// The tests the log says failed, by name (cargo, pytest, go, jest, vitest, maven).
+    #[serde(default)]
+    pub failing_tests: Vec<String>,
     /// Passing logs of the same job the diff compared against (0: explained from this log alone).
     pub compared_with: u32,
     pub log: LogStats,

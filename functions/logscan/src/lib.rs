@@ -30,6 +30,7 @@ pub mod cause;
 pub mod classify;
 pub mod config;
 pub mod diagnosis;
+pub mod failing;
 pub mod names;
 pub mod profile;
 pub mod shell;

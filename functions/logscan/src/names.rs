@@ -6,6 +6,8 @@ pub const SUBSCRIPTION: &str = "logscan";
 pub const TOPIC_DIAGNOSES: &str = "diagnoses";
 /// Per job (`repo~workflow~job`): the templates of its recent passing logs.
 pub const LOG_PROFILES: &str = "log_profiles";
+/// Per (job series, test name): a test seen failing with a flaky symptom in that job.
+pub const FLAKY_TESTS: &str = "flaky_tests";
 /// Blob namespace of trained models (`models/<name>/<version>`, as the trainer writes them).
 pub const MODELS_BLOBS: &str = "models";
 /// The classifier's model name in [`MODELS_BLOBS`]; its latest version is recorded in

@@ -16,7 +16,7 @@ use crate::cause::Cause;
 use crate::classify::{Classifier, JobContext, ModelArtifact};
 use crate::config::LogscanConfig;
 use crate::diagnosis::{Diagnosis, LogStats};
-use crate::names::{self, MODEL_NAME, MODELS_BLOBS, TOPIC_DIAGNOSES};
+use crate::names::{self, FLAKY_TESTS, MODEL_NAME, MODELS_BLOBS, TOPIC_DIAGNOSES};
 use crate::profile::{StoredProfile, series_key};
 use aetherveil_bus::{Delivery, Handler, HandlerError};
 use aetherveil_github::GitHub;
@@ -182,22 +182,66 @@ impl Logscan {
         })
     }
 
-    /// A test failure of a job the monitor knows as flaky is a flaky test.
+    /// Flakiness belongs to tests. A flaky symptom in the log (`flaky_test` from the rules) makes
+    /// the tests it names known flaky for this job; a plain test failure whose tests are all known
+    /// flaky is a flaky test. A failure in any other test is a real one, even in a job with flaky
+    /// tests. Only when the log names no test does the monitor's job-level state decide (the job
+    /// has passed and failed on the same code).
     async fn apply_flaky_history(&self, job: &JobRecord, diagnosis: &mut Diagnosis) {
-        if diagnosis.cause != Cause::Test {
-            return;
+        match diagnosis.cause {
+            Cause::FlakyTest => return self.remember_flaky_tests(job, diagnosis).await,
+            Cause::Test => {}
+            _ => return,
         }
-        let flaky = match self.store.get(collections::BASELINES, &series_key(job)).await {
-            Ok(Some(doc)) => doc.data.get("flaky_state").and_then(|s| s.as_str()) == Some("flaky"),
-            _ => false,
+        let reason = if diagnosis.failing_tests.is_empty() {
+            let flaky = match self.store.get(collections::BASELINES, &series_key(job)).await {
+                Ok(Some(doc)) => doc.data.get("flaky_state").and_then(|s| s.as_str()) == Some("flaky"),
+                _ => false,
+            };
+            if !flaky {
+                return;
+            }
+            "the monitor has seen this job pass and fail on the same code".to_owned()
+        } else {
+            for test in &diagnosis.failing_tests {
+                match self.store.get(FLAKY_TESTS, &flaky_test_id(job, test)).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(job_id = job.job_id.0, error = %e, "cannot read the flaky tests; keeping the log's cause");
+                        return;
+                    }
+                }
+            }
+            format!("{} failed flakily before in this job", diagnosis.failing_tests.join(", "))
         };
-        if flaky {
-            diagnosis.cause = Cause::FlakyTest;
-            diagnosis.transient = true;
-            diagnosis.method = format!("{}+flaky-history", diagnosis.method);
-            diagnosis.reason =
-                format!("{}; the monitor has seen this job pass and fail on the same code", diagnosis.reason);
-            diagnosis.remedy = Cause::FlakyTest.remedy().to_owned();
+        diagnosis.cause = Cause::FlakyTest;
+        diagnosis.transient = true;
+        diagnosis.method = format!("{}+flaky-history", diagnosis.method);
+        diagnosis.reason = format!("{}; {reason}", diagnosis.reason);
+        diagnosis.remedy = Cause::FlakyTest.remedy().to_owned();
+    }
+
+    /// Records the tests of a flaky-test diagnosis as known flaky for the job (best effort).
+    async fn remember_flaky_tests(&self, job: &JobRecord, diagnosis: &Diagnosis) {
+        for test in &diagnosis.failing_tests {
+            let seen = aetherveil_store::update(self.store.as_ref(), FLAKY_TESTS, &flaky_test_id(job, test), |cur| {
+                let occurrences = cur.and_then(|c| c["occurrences"].as_u64()).unwrap_or(0) + 1;
+                serde_json::json!({
+                    "repo": job.repo.0,
+                    "workflow_name": job.workflow_name,
+                    "job_name": job.name,
+                    "test": test,
+                    "occurrences": occurrences,
+                    "first_seen_at": cur.and_then(|c| c.get("first_seen_at").cloned()).unwrap_or_else(|| serde_json::json!(diagnosis.analysed_at)),
+                    "last_seen_at": diagnosis.analysed_at,
+                    "last_job_id": job.job_id.0,
+                })
+            })
+            .await;
+            if let Err(e) = seen {
+                tracing::warn!(job_id = job.job_id.0, test, error = %e, "cannot record a flaky test");
+            }
         }
     }
 
@@ -302,6 +346,7 @@ fn base(job: &JobRecord, cause: Cause) -> Diagnosis {
         method: "none".into(),
         lines: Vec::new(),
         findings: Vec::new(),
+        failing_tests: Vec::new(),
         compared_with: 0,
         log: LogStats::default(),
         model_version: None,
@@ -317,6 +362,11 @@ fn unknown(job: &JobRecord, reason: String) -> Diagnosis {
     d.summary = format!("{} failed; the cause is unknown", job.name);
     d.reason = reason;
     d
+}
+
+/// The id of a test in [`FLAKY_TESTS`]: the job series, then the test name, percent-encoded.
+fn flaky_test_id(job: &JobRecord, test: &str) -> String {
+    format!("{}~{}", series_key(job), aetherveil_monitor::model::encode(test))
 }
 
 fn from_analysis(
@@ -335,6 +385,7 @@ fn from_analysis(
     d.summary = analysis.summary;
     d.lines = analysis.lines;
     d.findings = c.findings;
+    d.failing_tests = analysis.failing_tests;
     d.compared_with = compared_with;
     d.log = LogStats { bytes, ..analysis.stats };
     d.model_version = model_version.filter(|_| d.method.contains("model"));

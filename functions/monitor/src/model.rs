@@ -95,7 +95,7 @@ impl WorkflowKey {
 }
 
 /// Keeps `[A-Za-z0-9._-]`, percent-encodes every other byte.
-pub(crate) fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {

@@ -64,6 +64,7 @@ fn diagnosis(job_id: u64, repo: &str, cause: Cause, minute: u32) -> Diagnosis {
                 text: "error[E0425]: cannot find value `totl` in this scope".into(),
             }],
         }],
+        failing_tests: Vec::new(),
         compared_with: 3,
         log: LogStats { bytes: 18_342, lines: 220, steps: 6, new_lines: 9 },
         model_version: None,

@@ -61,8 +61,12 @@ struct Fixture {
 }
 
 async fn fixture(config: LogscanConfig) -> Fixture {
+    fixture_of(scenario(), config).await
+}
+
+async fn fixture_of(scenario: Scenario, config: LogscanConfig) -> Fixture {
     let options = SimOptions { drain: Duration::from_millis(50), ..SimOptions::default() };
-    let sim = Simulator::start(scenario(), options).await.expect("simulator");
+    let sim = Simulator::start(scenario, options).await.expect("simulator");
     sim.run(|_| {}).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(dir.path().join("db.sqlite"), Synchronous::Normal).expect("store");
@@ -252,4 +256,63 @@ async fn each_diagnosis_is_published_once_on_the_diagnoses_topic() {
     assert_eq!(ids, expected, "one message per diagnosis, in order");
     assert!(messages.iter().all(|m| m["cause"].is_string() && m["features"] == serde_json::json!([])), "{messages:?}");
     bus.shutdown().await;
+}
+
+/// A jest job with flaky tests, some of whose failures show no flaky symptom (a mock called one
+/// time too few), and a breakage in another test.
+fn flaky_scenario() -> Scenario {
+    let text = format!(
+        r#"
+name = "flaky"
+seed = 5
+days = 6
+wall_seconds = 1
+[[repos]]
+name = "{REPO}"
+pushes_per_day = 16
+[[repos.workflows]]
+name = "CI"
+file = "ci.yml"
+on = ["push"]
+[[repos.workflows.jobs]]
+name = "unit"
+runs_on = ["ubuntu-latest"]
+tool = "npm"
+duration = {{ median = "3m", p95 = "5m" }}
+transient = {{ rate = 0.35, kinds = ["flaky_test"] }}
+[[breakages]]
+repo = "{REPO}"
+job = "unit"
+at_push = 40
+kind = "test_failure"
+fixed_after = 6
+"#
+    );
+    Scenario::from_toml(&text, "test").expect("valid scenario")
+}
+
+#[tokio::test]
+async fn a_test_that_failed_flakily_before_is_flaky_and_a_new_failing_test_is_not() {
+    let f = fixture_of(flaky_scenario(), LogscanConfig::default()).await;
+    let (mut from_history, mut breakages) = (0, 0);
+    for (job, kind, transient) in failures(&f) {
+        let d = diagnosed(&f, job).await;
+        assert!(!d.failing_tests.is_empty(), "the failing test is named: {d:?}");
+        if transient {
+            if d.method.contains("flaky-history") {
+                from_history += 1;
+                assert_eq!(d.cause, Cause::FlakyTest);
+            }
+        } else {
+            breakages += 1;
+            assert_eq!(kind, aetherveil_simulator::FailureKind::TestFailure);
+            assert_eq!(d.cause, Cause::Test, "a breakage in a job with flaky tests stays a test failure: {d:?}");
+            assert!(!d.transient);
+        }
+    }
+    assert!(breakages > 0, "the scenario broke the job");
+    assert!(from_history > 0, "symptomless failures of known flaky tests are recognised from history");
+    let known = f.store.query(aetherveil_logscan::names::FLAKY_TESTS, Query::new()).await.expect("flaky tests");
+    assert!(!known.is_empty());
+    assert!(known.iter().all(|d| d.data["job_name"] == "unit" && d.data["occurrences"].as_u64() >= Some(1)));
 }

@@ -814,7 +814,8 @@ impl Cargo {
         self.finished(ctx, "test");
         // Which suite fails: 0 = unit tests, 1.. = integration files.
         let suites = 1 + self.integration.len();
-        let failing_suite = fail.map(|_| ctx.rng.range(0, suites as u64 - 1) as usize);
+        let mut which = ctx.failing_test(fail);
+        let failing_suite = fail.map(|_| which.range(0, suites as u64 - 1) as usize);
         let krate = self.members[0].replace('-', "_");
         let mut all =
             vec![("unittests src/lib.rs".to_string(), krate.clone(), self.unit_tests.clone(), String::from("--lib"))];
@@ -827,7 +828,7 @@ impl Cargo {
             ctx.w.out("");
             ctx.w.outf(format_args!("running {} test{}", tests.len(), if tests.len() == 1 { "" } else { "s" }));
             let bad = if failing_suite == Some(i) && !tests.is_empty() {
-                Some(ctx.rng.range(0, tests.len() as u64 - 1) as usize)
+                Some(which.range(0, tests.len() as u64 - 1) as usize)
             } else {
                 None
             };

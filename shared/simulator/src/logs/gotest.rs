@@ -481,7 +481,8 @@ impl GoTest {
             return;
         }
         let testable: Vec<usize> = (0..self.packages.len()).filter(|&i| !self.packages[i].tests.is_empty()).collect();
-        let bad_pkg = fail.map(|_| testable[ctx.rng.range(0, testable.len() as u64 - 1) as usize]);
+        let mut which = ctx.failing_test(fail);
+        let bad_pkg = fail.map(|_| testable[which.range(0, testable.len() as u64 - 1) as usize]);
         let mut summary = None;
         for (i, p) in self.packages.iter().enumerate() {
             let path = self.pkg_path(p);
@@ -489,7 +490,7 @@ impl GoTest {
                 ctx.w.outf(format_args!("?   \t{path}\t[no test files]"));
                 continue;
             }
-            let bad = if bad_pkg == Some(i) { Some(ctx.rng.range(0, p.tests.len() as u64 - 1) as usize) } else { None };
+            let bad = if bad_pkg == Some(i) { Some(which.range(0, p.tests.len() as u64 - 1) as usize) } else { None };
             for (j, t) in p.tests.iter().enumerate() {
                 ctx.w.grow(0.05 + ctx.rng.unit() * 0.3);
                 if Some(j) == bad {

@@ -548,7 +548,8 @@ impl Maven {
         self.info(ctx, " T E S T S");
         self.info(ctx, "-------------------------------------------------------");
         let test_kinds = matches!(fail, Some(K::TestFailure | K::FlakyTest | K::Oom));
-        let bad_class = if test_kinds { Some(ctx.rng.range(0, self.classes.len() as u64 - 1) as usize) } else { None };
+        let mut which = ctx.failing_test(fail);
+        let bad_class = if test_kinds { Some(which.range(0, self.classes.len() as u64 - 1) as usize) } else { None };
         let mut run = 0;
         let mut skipped = 0;
         let mut failure: Option<(String, String, bool)> = None;
@@ -570,7 +571,7 @@ impl Maven {
                 if fail == Some(K::Oom) {
                     return self.fork_crash(ctx, &c.fqcn);
                 }
-                let m = &c.methods[ctx.rng.range(0, n as u64 - 1) as usize];
+                let m = &c.methods[which.range(0, n as u64 - 1) as usize];
                 let line = ctx.rng.range(20, 500);
                 let (exc, msg, is_error) = self.junit_failure(ctx, fail == Some(K::FlakyTest));
                 let label = if is_error { "ERROR" } else { "FAILURE" };

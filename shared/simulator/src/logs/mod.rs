@@ -284,6 +284,9 @@ pub(crate) enum Os {
     Windows,
 }
 
+/// How many flaky tests a job has (see [`Ctx::failing_test`]).
+const FLAKY_TESTS: u64 = 2;
+
 /// Everything a template needs while writing one log.
 pub(crate) struct Ctx<'s> {
     pub spec: &'s LogSpec<'s>,
@@ -291,6 +294,8 @@ pub(crate) struct Ctx<'s> {
     pub rng: Rng,
     /// Per-job randomness (from repository and job name): the same job keeps its shape.
     pub layout: Rng,
+    /// The hash of repository and job name that seeds `layout`.
+    job_key: u64,
     pub w: Writer,
     pub os: Os,
     pub hosted: bool,
@@ -370,6 +375,7 @@ impl<'s> Ctx<'s> {
             spec,
             rng,
             layout,
+            job_key,
             w: Writer::new(jitter_seed),
             os,
             hosted,
@@ -385,6 +391,21 @@ impl<'s> Ctx<'s> {
             pinned,
             env: Vec::new(),
             summary: String::new(),
+        }
+    }
+
+    /// The randomness that picks which test fails (file, then test, then its name where the tool
+    /// makes one up). Failing tests are properties of the code, not of the run: a breakage fails
+    /// the same test on every run until it is fixed, and a job's flaky failures come from its few
+    /// flaky tests (`FLAKY_TESTS`), whatever the run. Other failures in tests (an OOM) pick freely.
+    pub fn failing_test(&mut self, kind: Option<FailureKind>) -> Rng {
+        match kind {
+            Some(FailureKind::TestFailure) => Rng::derive(self.job_key, "broken test"),
+            Some(FailureKind::FlakyTest) => {
+                let which = self.rng.range(0, FLAKY_TESTS - 1);
+                Rng::derive(self.job_key ^ which.rotate_left(32), "flaky test")
+            }
+            _ => Rng::new(self.rng.next_u64()),
         }
     }
 

@@ -591,7 +591,8 @@ impl Npm {
             ));
             ctx.w.out("");
         }
-        let bad = fail.map(|_| ctx.rng.range(0, self.test_files.len() as u64 - 1) as usize);
+        let mut which = ctx.failing_test(fail);
+        let bad = fail.map(|_| which.range(0, self.test_files.len() as u64 - 1) as usize);
         let total: u64 = self.test_files.iter().map(|f| f.1).sum();
         let mut failure: Option<(String, String)> = None;
         for (i, (file, n)) in self.test_files.iter().enumerate() {
@@ -611,7 +612,7 @@ impl Npm {
                     continue;
                 }
                 let describe = vocab::pascal(base.split('.').next().unwrap_or("Suite"));
-                let test = vocab::spaced(&vocab::test_name(&mut ctx.rng));
+                let test = vocab::spaced(&vocab::test_name(&mut which));
                 let line = ctx.rng.range(8, 240);
                 let col = ctx.rng.range(5, 30);
                 if self.vitest {

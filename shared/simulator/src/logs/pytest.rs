@@ -507,11 +507,12 @@ impl Pytest {
         }
         ctx.w.outf(format_args!("collected {total} items"));
         ctx.w.out("");
-        let bad_file = fail.map(|_| ctx.rng.range(0, self.files.len() as u64 - 1) as usize);
+        let mut which = ctx.failing_test(fail);
+        let bad_file = fail.map(|_| which.range(0, self.files.len() as u64 - 1) as usize);
         let mut done = 0usize;
         let mut failed: Option<(String, String)> = None;
         for (i, (file, tests)) in self.files.iter().enumerate() {
-            let bad = if bad_file == Some(i) { Some(ctx.rng.range(0, tests.len() as u64 - 1) as usize) } else { None };
+            let bad = if bad_file == Some(i) { Some(which.range(0, tests.len() as u64 - 1) as usize) } else { None };
             if self.verbose {
                 for (j, t) in tests.iter().enumerate() {
                     done += 1;
