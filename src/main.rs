@@ -73,6 +73,8 @@ enum Command {
         #[command(subcommand)]
         what: aetherveil_gate::cli::GateCommand,
     },
+    /// Ask the agent council of a running platform for a plan about a run (docs/ado.md).
+    Plan(aetherveil_ado::cli::PlanArgs),
     /// Evaluate on a public dataset (`../shared/datasets`), printing the metric its papers use.
     Eval {
         #[command(subcommand)]
@@ -102,6 +104,8 @@ enum BenchCommand {
     Mining(bench::mining::MiningBenchArgs),
     /// Time to gate the largest Trivy report of a folder (parse, policy, risk, Markdown).
     Gate(bench::gate::GateBenchArgs),
+    /// Page render times of the web UI (p50/p99) with 100,000 runs in the store.
+    Ui(bench::ui::UiBenchArgs),
     /// The do-nothing webhook sink `bench loadgen` measures against.
     #[command(hide = true)]
     Sink(bench::loadgen::SinkArgs),
@@ -181,12 +185,20 @@ fn main() -> ExitCode {
                 if !config.github.token.is_empty() {
                     config.github.token = "<redacted>".into();
                 }
+                if !config.llm.api_key.is_empty() {
+                    config.llm.api_key = "<redacted>".into();
+                }
                 print!("{}", toml::to_string_pretty(&config)?);
                 Ok(ExitCode::SUCCESS)
             }
             Command::Diagnose(args) => {
                 init_cli_logging();
                 aetherveil::diagnose::run(&args).map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+            Command::Plan(args) => {
+                init_cli_logging();
+                let ok = aetherveil_ado::cli::run(&args).await?;
+                Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
             Command::Gate { what } => Ok(ExitCode::from(aetherveil_gate::cli::run(&what))),
             Command::Eval { what } => {
@@ -214,6 +226,7 @@ fn main() -> ExitCode {
                 bench::logscan::logscan(args).map(|()| ExitCode::SUCCESS)
             }
             Command::Bench { what: BenchCommand::Gate(args) } => bench::gate::gate(args).map(|()| ExitCode::SUCCESS),
+            Command::Bench { what: BenchCommand::Ui(args) } => bench::ui::ui(args).await.map(|()| ExitCode::SUCCESS),
             Command::Bench { what: BenchCommand::Sink(args) } => {
                 bench::loadgen::sink(args).await.map(|()| ExitCode::SUCCESS)
             }

@@ -39,6 +39,7 @@ pub struct Host {
     healer: Arc<Healer>,
     trainer: Trainer,
     gate: Gate,
+    ado: Arc<aetherveil_ado::Ado>,
 }
 
 impl Host {
@@ -81,7 +82,23 @@ impl Host {
         let healer = Arc::new(Healer::new(reacting.store.clone(), github, healer_config(&platform.config.healer)));
         let trainer = Trainer::new(reacting.store.clone());
         let gate = Gate::new(platform.store.clone(), gate_config(&platform.config));
-        Ok(Self { platform, store, bus, secret, reacting: reacting.store, monitor, logscan, healer, trainer, gate })
+        let ado = Arc::new(
+            aetherveil_ado::Ado::new(reacting.store.clone(), ado_config(&platform.config))
+                .context("cannot configure the orchestrator")?,
+        );
+        Ok(Self {
+            platform,
+            store,
+            bus,
+            secret,
+            reacting: reacting.store,
+            monitor,
+            logscan,
+            healer,
+            trainer,
+            gate,
+            ado,
+        })
     }
 
     /// Declares the indexes behind the platform's queries (idempotent).
@@ -93,6 +110,7 @@ impl Host {
         self.logscan.ensure_indexes().await?;
         self.healer.ensure_indexes().await?;
         self.gate.ensure_indexes().await?;
+        self.ado.ensure_indexes().await?;
         Ok(())
     }
 
@@ -101,7 +119,7 @@ impl Host {
         let p = &self.platform;
         let webhook = Arc::new(Webhook::from_platform(p, &self.secret));
         let journal = Arc::new(Journal { store: self.reacting.clone(), metrics: p.metrics.clone() });
-        Registry::new()
+        let registry = Registry::new()
             .http("webhook", webhook.router())
             .event("journal", names::TOPIC_PIPELINE_EVENTS, journal)
             .event(aetherveil_monitor::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.monitor.clone())
@@ -114,6 +132,45 @@ impl Host {
             )
             .http("trainer", self.trainer.router())
             .http("gate", self.gate.router())
+            .event(
+                aetherveil_dashboard::names::PIPELINE_SUBSCRIPTION,
+                names::TOPIC_PIPELINE_EVENTS,
+                self.metrics_feed(),
+            )
+            .event(
+                aetherveil_dashboard::names::ANOMALIES_SUBSCRIPTION,
+                aetherveil_monitor::names::TOPIC_ANOMALIES,
+                self.metrics_feed(),
+            );
+        self.register_ado(registry)
+    }
+
+    /// The orchestrator's three subscriptions (docs/ado.md), unless `ado.enabled` is false.
+    fn register_ado(&self, registry: Registry) -> Registry {
+        use aetherveil_ado::names::{ANOMALIES_SUBSCRIPTION, DIAGNOSES_SUBSCRIPTION, VERDICTS_SUBSCRIPTION};
+        if !self.ado.config().enabled {
+            return registry;
+        }
+        registry
+            .event(DIAGNOSES_SUBSCRIPTION, aetherveil_logscan::names::TOPIC_DIAGNOSES, self.ado.clone())
+            .event(ANOMALIES_SUBSCRIPTION, aetherveil_monitor::names::TOPIC_ANOMALIES, self.ado.clone())
+            .event(VERDICTS_SUBSCRIPTION, aetherveil_gate::names::TOPIC_VERDICTS, self.ado.clone())
+    }
+
+    fn metrics_feed(&self) -> Arc<aetherveil_dashboard::feed::MetricsFeed> {
+        Arc::new(aetherveil_dashboard::feed::MetricsFeed { metrics: self.platform.metrics.clone() })
+    }
+
+    /// The web UI, its API and the alert evaluator, reading the platform's JSON API in process.
+    fn dashboard(&self, api: axum::Router) -> aetherveil_dashboard::Dashboard {
+        let p = &self.platform;
+        aetherveil_dashboard::Dashboard::new(
+            p.store.clone(),
+            p.bus.clone(),
+            p.metrics.clone(),
+            p.config.alerts.clone(),
+            api,
+        )
     }
 
     fn api(&self) -> axum::Router {
@@ -130,6 +187,7 @@ impl Host {
             allowance: self.healer.config().allowance,
         }))
         .merge(self.gate.api_router())
+        .merge(aetherveil_ado::api_router(self.ado.clone()))
         .merge(crate::insights::router(crate::insights::InsightsState { store: self.platform.store.clone() }))
     }
 
@@ -158,13 +216,18 @@ impl Host {
     ) -> anyhow::Result<()> {
         let cfg = self.platform.config.clone();
         self.ensure_indexes().await?;
-        let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(self.api());
+        let api = self.api();
+        let dashboard = self.dashboard(api.clone());
+        dashboard.ensure_indexes().await?;
+        let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(api).merge(dashboard.router());
         let addr = listener.local_addr()?;
         tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "aetherveil serving");
         let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
         let training = self.trainer.schedule(TRAIN_EVERY);
+        let alerting = dashboard.start_alerts();
         server::serve(listener, router, grace, shutdown).await?;
         training.abort();
+        alerting.abort();
         self.shutdown().await;
         Ok(())
     }
@@ -251,5 +314,34 @@ pub fn gate_config(c: &Config) -> aetherveil_gate::GateConfig {
         policy_dir: c.gate_policy_dir(),
         default_policy: c.gate.default_policy.clone(),
         max_report_bytes: usize::try_from(c.gate.max_report_bytes).unwrap_or(usize::MAX),
+    }
+}
+
+/// The orchestrator's settings from the platform's configuration (`[ado]`, `[llm]`).
+pub fn ado_config(c: &Config) -> aetherveil_ado::AdoConfig {
+    use aetherveil_ado::llm::{LlmConfig, ResponseFormat};
+    let l = &c.llm;
+    aetherveil_ado::AdoConfig {
+        enabled: c.ado.enabled,
+        default_mode: healer_config(&c.healer).default_mode,
+        rule: aetherveil_ado::consensus::Rule { quorum: c.ado.quorum, majority: c.ado.majority },
+        weight_prior: c.ado.weight_prior,
+        min_diagnosis_confidence: c.ado.min_diagnosis_confidence,
+        llm: l.enabled.then(|| LlmConfig {
+            base_url: l.base_url.clone(),
+            model: l.model.clone(),
+            api_key: l.api_key.clone(),
+            timeout: Duration::from_millis(l.timeout_ms),
+            max_tokens: l.max_tokens,
+            temperature: l.temperature,
+            response_format: match l.response_format {
+                aetherveil_config::LlmResponseFormat::JsonSchema => ResponseFormat::JsonSchema,
+                aetherveil_config::LlmResponseFormat::JsonObject => ResponseFormat::JsonObject,
+            },
+            retries: l.retries,
+            max_retry_wait: Duration::from_millis(l.max_retry_wait_ms),
+            prompt_usd_per_mtok: l.prompt_usd_per_mtok,
+            completion_usd_per_mtok: l.completion_usd_per_mtok,
+        }),
     }
 }

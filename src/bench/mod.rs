@@ -28,6 +28,7 @@ pub mod mining;
 pub mod monitor;
 mod process;
 mod stats;
+pub mod ui;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -290,7 +290,7 @@ mod tests {
     /// LCS diff (floors just below what it reaches: recall 0.908, median reduction 0.655).
     #[test]
     fn the_diff_keeps_failure_lines_and_beats_lcs_on_the_dataset() {
-        let Some(root) = crate::eval::test_dataset("cidiff") else { return };
+        let Some(root) = aetherveil_testkit::dataset("cidiff") else { return };
         let results = evaluate_all(&root).expect("the dataset is read");
         assert!(results.len() >= 20, "{} cases scored", results.len());
         let s = Summary::of(&results);

@@ -399,7 +399,7 @@ mod tests {
     /// stays fast in debug builds. The floor is just below what the explainer reaches there.
     #[test]
     fn zero_shot_f1_on_a_quarter_of_the_repositories_stays_above_its_floor() {
-        let Some(root) = crate::eval::test_dataset("logchunks") else { return };
+        let Some(root) = aetherveil_testkit::dataset("logchunks") else { return };
         let repos = corpus::load(&root).expect("the LogChunks folder loads");
         assert_eq!(repos.len(), 40, "repositories with logs present");
         let results: Vec<LogResult> = std::thread::scope(|scope| {

@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn one_configuration_groups_loghub_original_well() {
-        let Some(dir) = crate::eval::test_dataset("loghub-2k") else { return };
+        let Some(dir) = aetherveil_testkit::dataset("loghub-2k") else { return };
         let variants = dataset::load(&dir).expect("loads");
         let (variant, logs) = &variants[0];
         assert_eq!(variant, "loghub_original");

@@ -17,19 +17,6 @@ pub enum EvalCommand {
     Cidiff(cidiff::CidiffArgs),
 }
 
-/// `../shared/datasets/<name>` beside the repository, for the tests that score real data: `None`
-/// (with a notice) when it is missing, and a failure instead under CI (`CI=true`).
-#[cfg(test)]
-pub(crate) fn test_dataset(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets").join(name);
-    if path.is_dir() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "dataset {} is missing under CI", path.display());
-    eprintln!("skipping: dataset {} is missing", path.display());
-    None
-}
-
 pub async fn run(command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Nab(args) => nab::run(args).await,

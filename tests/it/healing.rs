@@ -4,12 +4,11 @@
 //! attempt limit kept, forks and `pull_request_target` never rerun, and no action repeated, even
 //! across a kill -9 of the platform, webhook redeliveries and GitHub's 5xx and rate limits.
 
-use crate::support::{SECRET, Server, free_addr, get_json};
+use crate::support::{Server, get_json, start_with_simulator};
 use aetherveil_simulator::api::{Fault, FaultKind};
-use aetherveil_simulator::{Report, Scenario, SimOptions, Simulator};
+use aetherveil_simulator::{Report, Scenario, Simulator};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,27 +23,8 @@ fn healing_scenario(wall_seconds: f64, days: Option<f64>) -> Scenario {
 }
 
 /// The simulator (bound, not yet playing) and the platform, wired to each other.
-async fn start(scenario: Scenario, data_dir: &Path, env: &[(&str, &str)]) -> (Simulator, Server, SocketAddr) {
-    let addr = free_addr();
-    let base = format!("http://{addr}");
-    let sim = Simulator::start(
-        scenario,
-        SimOptions {
-            target: Some(format!("{base}/webhook/github")),
-            secret: SECRET.as_bytes().to_vec(),
-            platform: Some(base),
-            drain: Duration::from_secs(4),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .expect("simulator");
-    let api = sim.api_url();
-    let mut all: Vec<(&str, &str)> =
-        vec![("AETHERVEIL_GITHUB_API_URL", &api), ("AETHERVEIL_GITHUB_TOKEN", "sim-token")];
-    all.extend_from_slice(env);
-    let server = Server::start_at(addr, data_dir, &all);
-    (sim, server, addr)
+async fn start(scenario: Scenario, data_dir: &Path, env: &[(&str, &str)]) -> (Simulator, Server) {
+    start_with_simulator(scenario, data_dir, Duration::from_secs(4), env).await
 }
 
 /// Opts every repository of the scenario in to `act`, through the API an operator uses.
@@ -99,7 +79,7 @@ async fn decisions(server: &Server) -> BTreeMap<String, Value> {
 async fn thirty_days_heal_transient_failures_and_never_rerun_deterministic_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let scenario = healing_scenario(60.0, None);
-    let (sim, server, _) = start(scenario.clone(), dir.path(), &[]).await;
+    let (sim, server) = start(scenario.clone(), dir.path(), &[]).await;
     act_everywhere(&server, &scenario).await;
     let report = sim.run(|_| {}).await;
     let h = healing(&report);
@@ -167,7 +147,8 @@ async fn thirty_days_heal_transient_failures_and_never_rerun_deterministic_ones(
 async fn kill_9_during_healing_and_redeliveries_never_rerun_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let scenario = healing_scenario(16.0, Some(10.0));
-    let (sim, mut server, addr) = start(scenario.clone(), dir.path(), &[]).await;
+    let (sim, mut server) = start(scenario.clone(), dir.path(), &[]).await;
+    let addr = server.addr;
     act_everywhere(&server, &scenario).await;
     // The first call about a run in each repository answers slowly: a window between the
     // recorded intent and GitHub's answer.
@@ -246,7 +227,7 @@ async fn kill_9_during_healing_and_redeliveries_never_rerun_twice() {
 async fn github_5xx_and_secondary_rate_limits_delay_actions_but_never_repeat_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let scenario = healing_scenario(8.0, Some(4.0));
-    let (sim, server, _) = start(scenario.clone(), dir.path(), &[]).await;
+    let (sim, server) = start(scenario.clone(), dir.path(), &[]).await;
     act_everywhere(&server, &scenario).await;
     // The first reruns meet a 502 then a secondary rate limit; issue calls meet a 503.
     let api = &sim.shared().api;
@@ -284,8 +265,7 @@ async fn github_5xx_and_secondary_rate_limits_delay_actions_but_never_repeat_the
 async fn a_small_budget_is_never_exceeded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let scenario = healing_scenario(8.0, Some(5.0));
-    let (sim, server, _) =
-        start(scenario.clone(), dir.path(), &[("AETHERVEIL_HEALER_BUDGET_RERUNS_PER_DAY", "2")]).await;
+    let (sim, server) = start(scenario.clone(), dir.path(), &[("AETHERVEIL_HEALER_BUDGET_RERUNS_PER_DAY", "2")]).await;
     act_everywhere(&server, &scenario).await;
     let report = sim.run(|_| {}).await;
     let h = healing(&report);

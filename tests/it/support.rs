@@ -16,19 +16,7 @@ pub fn free_addr() -> SocketAddr {
     l.local_addr().expect("addr")
 }
 
-/// `../shared/datasets/<name>`, or `None` outside CI when it is missing. Under CI (`CI=true`)
-/// a missing dataset fails the test instead of skipping it.
-pub fn dataset(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets").join(name);
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("dataset {} is missing under CI", path.display());
-    }
-    eprintln!("skipping: dataset {} is missing", path.display());
-    None
-}
+pub use aetherveil_testkit::dataset;
 
 pub struct Server {
     pub child: Child,
@@ -144,4 +132,35 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
     let r = client.get(url).send().await.expect("get");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// The simulator (bound, not yet playing) and the platform, wired to each other: the simulator
+/// delivers webhooks to the platform, the platform calls the simulator's REST API with a token.
+/// `env` adds to (or overrides) the platform's environment.
+pub async fn start_with_simulator(
+    scenario: aetherveil_simulator::Scenario,
+    data_dir: &Path,
+    drain: Duration,
+    env: &[(&str, &str)],
+) -> (aetherveil_simulator::Simulator, Server) {
+    let addr = free_addr();
+    let base = format!("http://{addr}");
+    let sim = aetherveil_simulator::Simulator::start(
+        scenario,
+        aetherveil_simulator::SimOptions {
+            target: Some(format!("{base}/webhook/github")),
+            secret: SECRET.as_bytes().to_vec(),
+            platform: Some(base),
+            drain,
+            ..aetherveil_simulator::SimOptions::default()
+        },
+    )
+    .await
+    .expect("simulator");
+    let api = sim.api_url();
+    let mut all: Vec<(&str, &str)> =
+        vec![("AETHERVEIL_GITHUB_API_URL", &api), ("AETHERVEIL_GITHUB_TOKEN", "sim-token")];
+    all.extend_from_slice(env);
+    let server = Server::start_at(addr, data_dir, &all);
+    (sim, server)
 }

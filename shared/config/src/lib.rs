@@ -43,7 +43,190 @@ pub struct Config {
     pub github: GithubConfig,
     pub healer: HealerConfig,
     pub gate: GateConfig,
+    pub alerts: AlertsConfig,
     pub log: LogConfig,
+    pub ado: AdoConfig,
+    pub llm: LlmConfig,
+}
+
+/// `[alerts]`: the alert evaluator (docs/dashboard.md). The four built-in rules each have a
+/// table; `rules` adds user rules of the same kinds.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub interval_secs: u64,
+    pub webhook_url: String,
+    pub webhook_timeout_ms: u64,
+    pub webhook_retries: u32,
+    pub webhook_backoff_ms: u64,
+    pub rules: Vec<AlertRuleConfig>,
+    pub failure_rate: FailureRateRule,
+    pub agent_health: AgentHealthRule,
+    pub model_degradation: ModelDegradationRule,
+    pub error_rate_spike: ErrorRateSpikeRule,
+}
+
+impl std::fmt::Debug for AlertsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A Slack webhook URL is a credential.
+        f.debug_struct("AlertsConfig")
+            .field("interval_secs", &self.interval_secs)
+            .field("webhook_url", &if self.webhook_url.is_empty() { "<unset>" } else { "<redacted>" })
+            .field("webhook_timeout_ms", &self.webhook_timeout_ms)
+            .field("webhook_retries", &self.webhook_retries)
+            .field("webhook_backoff_ms", &self.webhook_backoff_ms)
+            .field("rules", &self.rules)
+            .field("failure_rate", &self.failure_rate)
+            .field("agent_health", &self.agent_health)
+            .field("model_degradation", &self.model_degradation)
+            .field("error_rate_spike", &self.error_rate_spike)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// What a rule measures.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Share of a repository's last `window` completed runs that failed, above `threshold`.
+    FailureRate,
+    /// A bus subscription with `threshold` or more messages waiting for a retry.
+    AgentRetrying,
+    /// A bus subscription with `threshold` or more messages not yet delivered.
+    AgentBacklog,
+    /// Mean confidence of the last `window` diagnoses below `threshold`.
+    ModelConfidence,
+    /// Share of the last `window` diagnoses a person corrected, above `threshold`.
+    ModelCorrections,
+    /// Open failure-rate-spike anomalies of a repository, at least `threshold`.
+    ErrorRateSpike,
+    /// A repository's health score below `threshold`.
+    HealthScore,
+    /// Open anomalies of a repository (any kind), at least `threshold`.
+    OpenAnomalies,
+}
+
+/// One user rule: `[[alerts.rules]]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRuleConfig {
+    pub name: String,
+    pub kind: AlertKind,
+    pub threshold: f64,
+    #[serde(default = "default_rule_window")]
+    pub window: u32,
+    #[serde(default = "default_rule_min_samples")]
+    pub min_samples: u32,
+    /// Only this repository (`owner/name`); empty: every repository.
+    #[serde(default)]
+    pub repo: String,
+    #[serde(default = "default_rule_severity")]
+    pub severity: AlertSeverity,
+}
+
+fn default_rule_window() -> u32 {
+    20
+}
+fn default_rule_min_samples() -> u32 {
+    5
+}
+fn default_rule_severity() -> AlertSeverity {
+    AlertSeverity::Warning
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FailureRateRule {
+    pub enabled: bool,
+    pub threshold: f64,
+    pub window_runs: u32,
+    pub min_runs: u32,
+    pub severity: AlertSeverity,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentHealthRule {
+    pub enabled: bool,
+    pub max_retrying: u32,
+    pub max_backlog: u64,
+    pub severity: AlertSeverity,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelDegradationRule {
+    pub enabled: bool,
+    pub min_confidence: f64,
+    pub max_correction_rate: f64,
+    pub window: u32,
+    pub min_samples: u32,
+    pub severity: AlertSeverity,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRateSpikeRule {
+    pub enabled: bool,
+    pub min_open: u32,
+    pub severity: AlertSeverity,
+}
+
+/// `[ado]`: the agent council (docs/ado.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdoConfig {
+    pub enabled: bool,
+    pub quorum: f64,
+    pub majority: f64,
+    pub weight_prior: f64,
+    pub min_diagnosis_confidence: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmResponseFormat {
+    JsonSchema,
+    JsonObject,
+}
+
+/// `[llm]`: an optional OpenAI-compatible chat-completions backend (off by default).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    pub enabled: bool,
+    pub base_url: String,
+    pub model: String,
+    pub api_key: String,
+    pub timeout_ms: u64,
+    pub max_tokens: u32,
+    pub temperature: f64,
+    pub response_format: LlmResponseFormat,
+    pub retries: u32,
+    pub max_retry_wait_ms: u64,
+    pub prompt_usd_per_mtok: f64,
+    pub completion_usd_per_mtok: f64,
+}
+
+impl std::fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("enabled", &self.enabled)
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &if self.api_key.is_empty() { "<unset>" } else { "<redacted>" })
+            .field("timeout_ms", &self.timeout_ms)
+            .field("response_format", &self.response_format)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -288,6 +471,76 @@ impl Config {
         }
         if g.max_report_bytes == 0 || g.max_report_bytes > 1 << 30 {
             return Err(bad("gate.max_report_bytes", "must be between 1 and 1073741824"));
+        }
+        let a = &self.alerts;
+        if a.interval_secs == 0 || a.interval_secs > 86_400 {
+            return Err(bad("alerts.interval_secs", "must be between 1 and 86400"));
+        }
+        let hook = &a.webhook_url;
+        if !(hook.is_empty() || hook.starts_with("http://") || hook.starts_with("https://")) {
+            return Err(bad("alerts.webhook_url", "must be empty or an http(s) URL"));
+        }
+        if a.webhook_timeout_ms == 0 || a.webhook_retries > 20 || a.webhook_backoff_ms == 0 {
+            return Err(bad(
+                "alerts.webhook_timeout_ms",
+                "the timeout and backoff must be positive and webhook_retries at most 20",
+            ));
+        }
+        let rate_ok = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        if !rate_ok(a.failure_rate.threshold) || a.failure_rate.window_runs == 0 {
+            return Err(bad("alerts.failure_rate", "threshold must be in [0, 1] and window_runs at least 1"));
+        }
+        let m = &a.model_degradation;
+        if !rate_ok(m.min_confidence) || !rate_ok(m.max_correction_rate) || m.window == 0 {
+            return Err(bad(
+                "alerts.model_degradation",
+                "min_confidence and max_correction_rate must be in [0, 1] and window at least 1",
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, r) in a.rules.iter().enumerate() {
+            let name_ok =
+                !r.name.is_empty() && r.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !name_ok || !seen.insert(r.name.clone()) {
+                return Err(bad(
+                    &format!("alerts.rules[{i}].name"),
+                    "must be a unique name of letters, digits, '-', '_' and '.'",
+                ));
+            }
+            if !r.threshold.is_finite() || r.window == 0 || r.window > 1000 {
+                return Err(bad(
+                    &format!("alerts.rules[{i}]"),
+                    "threshold must be a number and window between 1 and 1000",
+                ));
+            }
+            if !r.repo.is_empty() && r.repo.split('/').count() != 2 {
+                return Err(bad(&format!("alerts.rules[{i}].repo"), "must be owner/name"));
+            }
+        }
+        let o = &self.ado;
+        let unit = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        if !unit(o.quorum) || !unit(o.majority) || !unit(o.min_diagnosis_confidence) {
+            return Err(bad("ado", "quorum, majority and min_diagnosis_confidence must be in [0, 1]"));
+        }
+        if !(o.weight_prior.is_finite() && o.weight_prior > 0.0) {
+            return Err(bad("ado.weight_prior", "must be a positive number"));
+        }
+        let l = &self.llm;
+        if l.enabled {
+            if !(l.base_url.starts_with("http://") || l.base_url.starts_with("https://")) {
+                return Err(bad("llm.base_url", "must be an http(s) URL such as http://127.0.0.1:8081/v1"));
+            }
+            if l.model.trim().is_empty() {
+                return Err(bad("llm.model", "must name the model when llm.enabled is true"));
+            }
+        }
+        if l.timeout_ms == 0 || l.max_tokens == 0 || l.retries > 10 {
+            return Err(bad("llm", "timeout_ms and max_tokens must be positive and retries at most 10"));
+        }
+        let price_ok = |x: f64| x.is_finite() && x >= 0.0;
+        let temperature_ok = l.temperature.is_finite() && (0.0..=2.0).contains(&l.temperature);
+        if !(temperature_ok && price_ok(l.prompt_usd_per_mtok) && price_ok(l.completion_usd_per_mtok)) {
+            return Err(bad("llm", "temperature must be in [0, 2] and prices zero or positive"));
         }
         if self.server.data_dir.as_os_str().is_empty() {
             return Err(bad("server.data_dir", "must not be empty"));

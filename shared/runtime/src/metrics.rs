@@ -13,6 +13,12 @@ pub enum Counter {
     PushDeliveries,
     /// Events recorded by the journal subscriber, by kind, and duplicates it skipped.
     JournalEvents,
+    /// Anomaly episodes the monitor opened, by kind.
+    AnomaliesDetected,
+    /// Healing actions recorded in `healing_history`, by action and result.
+    HealingActions,
+    /// Alert notifications sent to the webhook, by event (firing, resolved) and result.
+    AlertNotifications,
 }
 
 impl Counter {
@@ -21,6 +27,9 @@ impl Counter {
             Counter::WebhookOutcomes => "aetherveil_webhook_outcomes_total",
             Counter::PushDeliveries => "aetherveil_push_deliveries_total",
             Counter::JournalEvents => "aetherveil_journal_events_total",
+            Counter::AnomaliesDetected => "aetherveil_anomalies_detected_total",
+            Counter::HealingActions => "aetherveil_healing_actions_total",
+            Counter::AlertNotifications => "aetherveil_alert_notifications_total",
         }
     }
 
@@ -29,6 +38,9 @@ impl Counter {
             Counter::WebhookOutcomes => "Webhook requests by recorded outcome.",
             Counter::PushDeliveries => "Push deliveries received by an event function, by result.",
             Counter::JournalEvents => "Pipeline events recorded by the journal subscriber.",
+            Counter::AnomaliesDetected => "Anomaly episodes opened by the monitor, by kind.",
+            Counter::HealingActions => "Healing actions recorded by the healer, by action and result.",
+            Counter::AlertNotifications => "Alert notifications sent to the alert webhook, by event and result.",
         }
     }
 }
@@ -41,6 +53,10 @@ pub enum Gauge {
     BusRetrying,
     /// Documents in the dead-letter collection.
     DeadLetters,
+    /// Health score 0-100, per repository and overall (`repo="*"`).
+    HealthScore,
+    /// Alerts firing now, by rule.
+    AlertsFiring,
 }
 
 impl Gauge {
@@ -49,6 +65,8 @@ impl Gauge {
             Gauge::BusBacklog => "aetherveil_bus_backlog_messages",
             Gauge::BusRetrying => "aetherveil_bus_retrying_messages",
             Gauge::DeadLetters => "aetherveil_dead_letters",
+            Gauge::HealthScore => "aetherveil_health_score",
+            Gauge::AlertsFiring => "aetherveil_alerts_firing",
         }
     }
 
@@ -57,6 +75,10 @@ impl Gauge {
             Gauge::BusBacklog => "Bus lag: messages published but not yet delivered, per subscription.",
             Gauge::BusRetrying => "Messages waiting for redelivery, per subscription.",
             Gauge::DeadLetters => "Messages that failed for good.",
+            Gauge::HealthScore => {
+                "Health score 0-100 per repository (repo=\"*\": overall), as GET /api/v1/health computes it."
+            }
+            Gauge::AlertsFiring => "Alerts firing now, by rule.",
         }
     }
 }
@@ -65,29 +87,46 @@ impl Gauge {
 pub enum Histogram {
     /// Time to answer a webhook request, acknowledgement included.
     WebhookSeconds,
+    /// Duration of completed workflow jobs (started to completed, event time), by repository.
+    PipelineDurationSeconds,
 }
 
 impl Histogram {
     fn name(self) -> &'static str {
         match self {
             Histogram::WebhookSeconds => "aetherveil_webhook_request_duration_seconds",
+            Histogram::PipelineDurationSeconds => "aetherveil_pipeline_duration_seconds",
+        }
+    }
+
+    fn buckets(self) -> &'static [f64] {
+        match self {
+            Histogram::WebhookSeconds => &BUCKETS,
+            Histogram::PipelineDurationSeconds => &PIPELINE_BUCKETS,
         }
     }
 
     fn help(self) -> &'static str {
         match self {
             Histogram::WebhookSeconds => "Webhook request latency, from the first byte read to the answer.",
+            Histogram::PipelineDurationSeconds => {
+                "Duration of completed workflow jobs, from started_at to completed_at."
+            }
         }
     }
 }
 
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+/// Job durations: 10 s to 6 h.
+const PIPELINE_BUCKETS: [f64; 12] =
+    [10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 21600.0];
 
 type Labels = Vec<(&'static str, String)>;
 
 #[derive(Default)]
 struct Hist {
-    buckets: [u64; BUCKETS.len()],
+    /// Cumulative counts, one per bound of the histogram's buckets.
+    buckets: Vec<u64>,
     count: u64,
     sum: f64,
 }
@@ -157,8 +196,11 @@ impl Metrics {
 
     pub fn observe(&self, histogram: Histogram, pairs: &[(&'static str, &str)], value: f64) {
         if let Ok(mut m) = self.histograms.lock() {
-            let h = m.entry((histogram, labels(pairs))).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
+            let bounds = histogram.buckets();
+            let h = m
+                .entry((histogram, labels(pairs)))
+                .or_insert_with(|| Hist { buckets: vec![0; bounds.len()], ..Hist::default() });
+            for (i, bound) in bounds.iter().enumerate() {
                 if value <= *bound {
                     h.buckets[i] += 1;
                 }
@@ -190,7 +232,7 @@ impl Metrics {
                     let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} histogram", h.help());
                     last = Some(*h);
                 }
-                for (i, bound) in BUCKETS.iter().enumerate() {
+                for (i, bound) in h.buckets().iter().enumerate() {
                     let _ = write!(out, "{name}_bucket");
                     render_labels(&mut out, l, Some(("le", bound.to_string())));
                     let _ = writeln!(out, " {}", data.buckets[i]);

@@ -104,11 +104,8 @@ pub enum Lane {
 /// deliveries but never stops.
 const BACKGROUND_SHARE: usize = 8;
 /// Foreground writes come in waves (callers answered by one commit send their next writes a
-/// moment later). Between two waves, that is within this time of the last foreground write, the
-/// writer takes only `BACKGROUND_TRICKLE` background writes, not a long group the next wave would
-/// wait for.
+/// moment later): the foreground counts as active until it has been quiet this long.
 const FOREGROUND_ACTIVE: Duration = Duration::from_millis(5);
-const BACKGROUND_TRICKLE: usize = 4;
 
 /// The writer's two queues.
 #[derive(Default)]
@@ -117,6 +114,8 @@ struct Queues {
     background: VecDeque<Job>,
     /// When the writer last took foreground writes.
     foreground_at: Option<Instant>,
+    /// The writer is waiting for work (so a push must wake it).
+    waiting: bool,
     closed: bool,
 }
 
@@ -136,8 +135,11 @@ impl WriteQueue {
             Lane::Foreground => q.foreground.push_back(job),
             Lane::Background => q.background.push_back(job),
         }
+        let waiting = q.waiting;
         drop(q);
-        self.ready.notify_one();
+        if waiting {
+            self.ready.notify_one();
+        }
         Ok(())
     }
 
@@ -148,24 +150,34 @@ impl WriteQueue {
         self.ready.notify_one();
     }
 
-    /// Waits for the next group: foreground writes first, then background ones (all of them when
-    /// the foreground is idle, a share otherwise). `None` once closed and drained.
+    /// Waits for the next group: foreground writes first, with a share of background ones riding
+    /// along. While foreground writes keep coming, background writes wait for them: a group of
+    /// background writes alone would make the next wave of foreground writes wait behind its
+    /// commit. Once the foreground has been quiet for `FOREGROUND_ACTIVE`, background writes go
+    /// in groups of their own. `None` once closed and drained.
     fn next_group(&self) -> Option<Vec<Job>> {
         let mut q = self.queues.lock().ok()?;
-        while q.foreground.is_empty() && q.background.is_empty() {
-            if q.closed {
+        loop {
+            if !q.foreground.is_empty() {
+                break;
+            }
+            let quiet_for = q.foreground_at.map_or(FOREGROUND_ACTIVE, |at| at.elapsed());
+            if !q.background.is_empty() && (quiet_for >= FOREGROUND_ACTIVE || q.closed) {
+                break;
+            }
+            if q.closed && q.background.is_empty() {
                 return None;
             }
-            q = self.ready.wait(q).ok()?;
+            q.waiting = true;
+            q = if q.background.is_empty() {
+                self.ready.wait(q).ok()?
+            } else {
+                self.ready.wait_timeout(q, FOREGROUND_ACTIVE - quiet_for).ok()?.0
+            };
+            q.waiting = false;
         }
         let fg = q.foreground.len().min(MAX_GROUP);
-        let share = if fg > 0 {
-            (fg / BACKGROUND_SHARE).max(1)
-        } else if q.foreground_at.is_some_and(|at| at.elapsed() < FOREGROUND_ACTIVE) {
-            BACKGROUND_TRICKLE
-        } else {
-            MAX_GROUP
-        };
+        let share = if fg > 0 { (fg / BACKGROUND_SHARE).max(1) } else { MAX_GROUP };
         let bg = q.background.len().min(share);
         if fg > 0 {
             q.foreground_at = Some(Instant::now());
@@ -770,12 +782,10 @@ mod tests {
         let first: Vec<_> = ran.lock().expect("lock").drain(..).collect();
         assert_eq!(first.iter().filter(|l| **l == "fg").count(), 16);
         assert!(first[..16].iter().all(|l| *l == "fg"), "{first:?}");
-        // Right after foreground traffic, background writes trickle in small groups.
-        assert_eq!(run_group(&queue, &conn), BACKGROUND_TRICKLE);
-        // Once the foreground has been quiet for a while, the backlog goes in big groups.
-        std::thread::sleep(FOREGROUND_ACTIVE * 2);
-        let rest = 100 - 16 / BACKGROUND_SHARE - BACKGROUND_TRICKLE;
-        assert_eq!(run_group(&queue, &conn), rest);
+        // The rest waits until the foreground has been quiet for a while, then goes in one group.
+        let waited = Instant::now();
+        assert_eq!(run_group(&queue, &conn), 100 - 16 / BACKGROUND_SHARE);
+        assert!(waited.elapsed() >= FOREGROUND_ACTIVE / 2, "background writes waited for the foreground to settle");
         queue.close();
         assert!(queue.next_group().is_none(), "closed and drained");
         assert!(matches!(queue.push(Lane::Foreground, labelled("late", &ran)), Err(StoreError::Closed)));

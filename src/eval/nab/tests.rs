@@ -5,7 +5,7 @@ use super::corpus::Corpus;
 use super::{evaluate, reproduce, run_detector, scorer};
 
 fn nab() -> Option<Corpus> {
-    let path = crate::eval::test_dataset("nab")?;
+    let path = aetherveil_testkit::dataset("nab")?;
     Some(Corpus::load(&path).expect("the NAB folder loads"))
 }
 

@@ -1,18 +1,8 @@
 //! Acceptance: every native JSON report of `../shared/datasets/trivy/reports` gets a verdict
 //! under a policy that uses every feature, and the CLI core refuses the other formats.
 use aetherveil_gate::{Baseline, Findings, Policy, evaluate};
+use aetherveil_testkit::dataset;
 use std::path::PathBuf;
-
-/// `../shared/datasets/<name>`: `None` (with a notice) when missing, a failure under `CI=true`.
-fn dataset(name: &str) -> Option<PathBuf> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets").join(name);
-    if path.is_dir() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "dataset {} is missing under CI", path.display());
-    eprintln!("skipping: dataset {} is missing", path.display());
-    None
-}
 
 #[test]
 fn every_native_report_gets_a_verdict() {

@@ -9,15 +9,7 @@ use aetherveil_healer::priors::{
 use aetherveil_logscan::Cause;
 
 fn dataset() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/gha-reruns");
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("dataset missing under CI: {}", path.display());
-    }
-    eprintln!("skipping: dataset not found at {}", path.display());
-    None
+    aetherveil_testkit::dataset("gha-reruns")
 }
 
 /// Splits CSV text into records of fields (double quotes, `""` escapes, newlines inside quotes).

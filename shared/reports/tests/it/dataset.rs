@@ -1,19 +1,8 @@
 //! Every report of `../shared/datasets/trivy` (Trivy's integration-test goldens): native JSON
 //! reports parse, other formats are refused with a message naming them.
 use aetherveil_reports::{Report, ReportError, parse};
+use aetherveil_testkit::dataset;
 use std::path::PathBuf;
-
-/// `../shared/datasets/<name>` beside the repository: `None` (with a notice) when it is missing,
-/// and a failure under CI (`CI=true`).
-pub fn dataset(name: &str) -> Option<PathBuf> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets").join(name);
-    if path.is_dir() {
-        return Some(path);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "dataset {} is missing under CI", path.display());
-    eprintln!("skipping: dataset {} is missing", path.display());
-    None
-}
 
 #[test]
 fn every_native_report_parses_and_other_formats_are_named() {

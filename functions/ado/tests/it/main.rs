@@ -1,0 +1,3 @@
+//! The orchestrator's integration tests.
+
+mod llm;
