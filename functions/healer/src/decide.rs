@@ -134,8 +134,12 @@ pub struct Failure {
     /// runs), when known: what a rerun that passes costs.
     #[serde(default)]
     pub pass_minutes: Option<f64>,
-    /// Probability that rerunning the job passes (the posterior's mean, for this attempt).
+    /// Probability that rerunning the job passes, for this attempt: the posterior's mean, or its
+    /// optimistic bound while the cause has too few outcomes (`exploring`).
     pub p_rerun: f64,
+    /// `p_rerun` is the optimistic bound: the cause has too few outcomes for its mean to decide.
+    #[serde(default)]
+    pub exploring: bool,
     /// Probability that clearing the caches then rerunning passes, when the failure involves a
     /// restored cache.
     pub p_cache: Option<f64>,
@@ -300,12 +304,19 @@ pub fn decide(s: &Situation, policy: &Policy) -> Decision {
     if !flaky.is_empty() {
         actions.push(Action::MarkFlaky);
     }
-    let reason = format!(
+    let exploring = (0..s.failures.len()).filter(|&i| s.failures[i].exploring).collect::<Vec<_>>();
+    let mut reason = format!(
         "{} is transient: {} has expected value {ev:.1} runner minutes (p = {:.2})",
         causes(&(0..s.failures.len()).collect::<Vec<_>>()),
         best.label(),
         if best == Action::ClearCachesThenRerun { s.p_cache().unwrap_or(p) } else { p }
     );
+    if !exploring.is_empty() {
+        reason.push_str(&format!(
+            "; exploring: too few outcomes of {} yet, so p is the optimistic bound of its posterior",
+            causes(&exploring)
+        ));
+    }
     let mut d = decision(actions, Vec::new(), reason);
     d.flaky = flaky;
     d.expected_value = ev;

@@ -38,6 +38,15 @@ pub const JOB_STRENGTH: f64 = 5.0;
 /// The probability of the lower credible bound reported in [`Estimate::lower`]: the 5% quantile.
 pub const LOWER_BOUND_PROBABILITY: f64 = 0.05;
 
+/// Outcomes of a cause below which a transient failure is judged by an optimistic estimate (the
+/// [`EXPLORE_QUANTILE`] of its posterior) rather than the mean. A mean below break-even would never be
+/// tested again: one unlucky first rerun of a timeout, and no timeout would ever be rerun to show
+/// how often they pass. So each transient cause gets a few tries before its mean decides.
+pub const EXPLORE_OUTCOMES: u64 = 5;
+
+/// The posterior quantile used while exploring.
+pub const EXPLORE_QUANTILE: f64 = 0.95;
+
 /// Default cap on signature entries.
 pub const DEFAULT_MAX_SIGNATURES: usize = 20_000;
 
@@ -221,6 +230,9 @@ pub struct Estimate {
     pub mean: f64,
     /// The [`LOWER_BOUND_PROBABILITY`] quantile of the job's posterior.
     pub lower: f64,
+    /// The [`EXPLORE_QUANTILE`] quantile of the job's posterior.
+    #[serde(default)]
+    pub upper: f64,
     /// The job posterior's pseudo-counts.
     pub alpha: f64,
     pub beta: f64,
@@ -234,6 +246,15 @@ pub struct Estimate {
     pub cause_counts: Counts,
     pub signature_counts: Counts,
     pub job_counts: Counts,
+}
+
+impl Estimate {
+    /// The probability a decision uses, and whether it explores: the optimistic [`Estimate::upper`]
+    /// for a transient failure whose cause has fewer than [`EXPLORE_OUTCOMES`] outcomes, the mean
+    /// otherwise.
+    pub fn for_decision(&self, transient: bool) -> (f64, bool) {
+        if transient && self.cause_counts.total() < EXPLORE_OUTCOMES { (self.upper, true) } else { (self.mean, false) }
+    }
 }
 
 /// A map whose entries are dropped least recently updated first once it holds `cap` of them.
@@ -342,6 +363,7 @@ impl Posteriors {
         Estimate {
             mean: job_posterior.mean(),
             lower: job_posterior.lower(),
+            upper: job_posterior.quantile(EXPLORE_QUANTILE),
             alpha: job_posterior.alpha,
             beta: job_posterior.beta,
             level,

@@ -262,6 +262,7 @@ impl Healer {
                 let doc = self.store.get(SIGNATURES, sig_id).await.map_err(retry)?;
                 let current: Option<SignatureRecord> = doc.as_ref().map(|d| d.parse()).transpose().map_err(retry)?;
                 let estimate = posteriors.probability(d.cause, &e.signature, &e.job);
+                let (p, exploring) = estimate.for_decision(d.transient);
                 failures.push(Failure {
                     job: e.job.clone(),
                     job_id: e.job_id,
@@ -271,7 +272,8 @@ impl Healer {
                     signature: e.signature.clone(),
                     minutes: *minutes,
                     pass_minutes: *pass_minutes,
-                    p_rerun: estimate.mean * priors::attempt_factor(run.run_attempt),
+                    p_rerun: p * priors::attempt_factor(run.run_attempt),
+                    exploring,
                     p_cache: None,
                     failing_streak: current.as_ref().map_or(0, |c| c.streak),
                 });

@@ -14,6 +14,7 @@ fn failure(job: &str, cause: Cause, transient: bool) -> Failure {
         minutes: 6.0,
         pass_minutes: None,
         p_rerun: 0.8,
+        exploring: false,
         p_cache: None,
         failing_streak: 0,
     }

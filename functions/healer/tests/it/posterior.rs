@@ -1,6 +1,6 @@
 //! Posteriors on synthetic outcomes: shrinkage, quantiles, persistence, the memory cap.
 
-use aetherveil_healer::posterior::{Beta, Level, Posteriors};
+use aetherveil_healer::posterior::{Beta, EXPLORE_OUTCOMES, Level, Posteriors};
 use aetherveil_healer::priors;
 use aetherveil_logscan::Cause;
 
@@ -159,4 +159,25 @@ fn entries_are_capped_least_recently_updated_first() {
     assert_eq!(posteriors.probability(Cause::Network, "sig199", "o/r~w~j199").level, Level::Job);
     // The cause level still counts every outcome.
     assert_eq!(posteriors.probability(Cause::Network, "sig0", "o/r~w~j0").cause_counts.total(), 401);
+}
+
+#[test]
+fn a_transient_cause_is_explored_until_it_has_a_few_outcomes_then_its_mean_decides() {
+    let mut p = Posteriors::new();
+    // One unlucky first rerun of a timeout pulls its mean below the prior...
+    p.record(Cause::Timeout, "sig", "e2e", false);
+    let e = p.probability(Cause::Timeout, "sig", "e2e");
+    assert!(e.mean < priors::prior(Cause::Timeout).mean());
+    // ...but with so little evidence a transient failure is judged by the optimistic bound.
+    let (used, exploring) = e.for_decision(true);
+    assert!(exploring);
+    assert!(used > e.mean && (used - e.upper).abs() < 1e-12, "{used} vs mean {}", e.mean);
+    // A failure logscan calls deterministic never explores.
+    assert_eq!(e.for_decision(false), (e.mean, false));
+    // Once the cause has EXPLORE_OUTCOMES outcomes, its mean decides.
+    for _ in 1..EXPLORE_OUTCOMES {
+        p.record(Cause::Timeout, "sig", "e2e", true);
+    }
+    let e = p.probability(Cause::Timeout, "sig", "e2e");
+    assert_eq!(e.for_decision(true), (e.mean, false));
 }
