@@ -41,8 +41,9 @@ pub const LOWER_BOUND_PROBABILITY: f64 = 0.05;
 /// Outcomes of a cause below which a transient failure is judged by an optimistic estimate (the
 /// [`EXPLORE_QUANTILE`] of its posterior) rather than the mean. A mean below break-even would never be
 /// tested again: one unlucky first rerun of a timeout, and no timeout would ever be rerun to show
-/// how often they pass. So each transient cause gets a few tries before its mean decides.
-pub const EXPLORE_OUTCOMES: u64 = 5;
+/// how often they pass. So each transient cause gets ten tries before its mean decides: with five,
+/// four unlucky repeats of a timeout that passes 85% of the time still ended its reruns.
+pub const EXPLORE_OUTCOMES: u64 = 10;
 
 /// The posterior quantile used while exploring.
 pub const EXPLORE_QUANTILE: f64 = 0.95;
