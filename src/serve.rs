@@ -284,15 +284,21 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// The mode of repositories no operator has set one for (the healer's and the orchestrator's).
+fn default_mode(mode: HealerMode) -> aetherveil_healer::decide::Mode {
+    use aetherveil_healer::decide::Mode;
+    match mode {
+        HealerMode::Observe => Mode::Observe,
+        HealerMode::Recommend => Mode::Recommend,
+        HealerMode::Act => Mode::Act,
+    }
+}
+
 /// The healer's settings from the platform's configuration.
 pub fn healer_config(c: &aetherveil_config::HealerConfig) -> aetherveil_healer::HealerConfig {
-    use aetherveil_healer::decide::{Mode, Policy};
+    use aetherveil_healer::decide::Policy;
     aetherveil_healer::HealerConfig {
-        default_mode: match c.mode {
-            HealerMode::Observe => Mode::Observe,
-            HealerMode::Recommend => Mode::Recommend,
-            HealerMode::Act => Mode::Act,
-        },
+        default_mode: default_mode(c.mode),
         policy: Policy {
             max_attempts: c.max_attempts,
             value_of_green: c.value_of_green_minutes,
@@ -323,7 +329,7 @@ pub fn ado_config(c: &Config) -> aetherveil_ado::AdoConfig {
     let l = &c.llm;
     aetherveil_ado::AdoConfig {
         enabled: c.ado.enabled,
-        default_mode: healer_config(&c.healer).default_mode,
+        default_mode: default_mode(c.healer.mode),
         rule: aetherveil_ado::consensus::Rule { quorum: c.ado.quorum, majority: c.ado.majority },
         weight_prior: c.ado.weight_prior,
         min_diagnosis_confidence: c.ado.min_diagnosis_confidence,

@@ -136,7 +136,8 @@ pub async fn ui(args: UiBenchArgs) -> anyhow::Result<()> {
     }
     println!("bench ui: the functions caught up in {:.1} s", caught_up.elapsed().as_secs_f64());
     let anomaly: Value = http.get(format!("{base}/api/v1/anomalies?limit=1")).send().await?.json().await?;
-    let anomaly_page = anomaly["anomalies"][0]["id"].as_str().map(|id| format!("/anomalies/{}", encode(id)));
+    let anomaly_page =
+        anomaly["anomalies"][0]["id"].as_str().map(|id| format!("/anomalies/{}", aetherveil_dashboard::enc(id)));
     let mut pages: Vec<(&str, String)> = vec![
         ("overview", "/".into()),
         ("analytics", "/analytics?repo=bench-org/repo-00".into()),
@@ -171,18 +172,6 @@ pub async fn ui(args: UiBenchArgs) -> anyhow::Result<()> {
     let _stopping = stop.send(());
     server.await??;
     Ok(())
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn event(repo: &str, github_event: &str, kind: Value, at: chrono::DateTime<Utc>) -> anyhow::Result<Message> {

@@ -17,7 +17,7 @@ pub const DURATION_POINTS: usize = 200;
 /// Jobs charted on the analytics page.
 pub const CHARTED_JOBS: usize = 12;
 
-/// Percent-encodes a query parameter value.
+/// Percent-encodes a URL component (a query value or a path segment): RFC 3986 unreserved bytes stay.
 pub fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

@@ -35,6 +35,7 @@
 pub mod alerts;
 pub mod api;
 mod data;
+pub use data::enc;
 pub mod feed;
 mod html;
 pub mod names;
