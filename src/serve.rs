@@ -2,15 +2,19 @@
 
 use crate::api::{self, ApiState};
 use crate::journal::Journal;
+use aetherveil_blobs_gcs::{GcsBlobStore, GcsConfig};
 use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
-use aetherveil_config::{Config, HealerMode, Synchronous};
+use aetherveil_bus_pubsub::{PubsubBus, PubsubConfig};
+use aetherveil_config::{BlobsBackend, BusBackend, Config, HealerMode, StoreBackend, Synchronous};
 use aetherveil_gate::Gate;
 use aetherveil_healer::Healer;
 use aetherveil_logscan::{Logscan, LogscanConfig};
 use aetherveil_models::names;
 use aetherveil_monitor::Monitor;
 use aetherveil_runtime::{Metrics, Platform, Registry, server};
-use aetherveil_store::SqliteStore;
+use aetherveil_store::blob::{BlobStore, FsBlobStore};
+use aetherveil_store::{SqliteStore, Store};
+use aetherveil_store_firestore::{FirestoreConfig, FirestoreStore};
 use aetherveil_trainer::Trainer;
 use aetherveil_webhook::Webhook;
 use anyhow::Context;
@@ -20,16 +24,15 @@ use std::time::Duration;
 
 /// The SQLite file inside the data directory.
 pub const DB_FILE: &str = "aetherveil.db";
-/// How often `serve` retrains the models from recorded outcomes.
-pub const TRAIN_EVERY: Duration = Duration::from_secs(6 * 3600);
 /// Where a generated webhook secret is kept.
 pub const SECRET_FILE: &str = "webhook-secret";
 
 /// A running platform: backends plus the functions registry.
 pub struct Host {
     pub platform: Platform,
-    store: SqliteStore,
-    bus: LocalBus,
+    /// The embedded store, closed at shutdown (none on Firestore).
+    sqlite: Option<SqliteStore>,
+    bus: Arc<dyn Bus>,
     secret: Vec<u8>,
     /// The store handle of the functions that react to events: their writes wait behind
     /// deliveries and API calls (see `aetherveil_store::sqlite::Lane`).
@@ -43,6 +46,48 @@ pub struct Host {
 }
 
 impl Host {
+    /// The platform on the configured backends: the embedded ones (SQLite and the local bus), or
+    /// Google Cloud's (Firestore, Pub/Sub and Cloud Storage or files), connected first.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        if config.store.backend == StoreBackend::Sqlite {
+            return Self::open(config);
+        }
+        let dir = &config.server.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        let blobs: Arc<dyn BlobStore> = match config.blobs.backend {
+            BlobsBackend::Fs => Arc::new(FsBlobStore::new(dir.join("blobs"))),
+            BlobsBackend::Gcs => Arc::new(
+                GcsBlobStore::new(GcsConfig {
+                    bucket: config.blobs.bucket.clone(),
+                    endpoint: non_empty(&config.blobs.endpoint),
+                    emulator: config.blobs.emulator,
+                })
+                .await
+                .context("cannot reach Cloud Storage")?,
+            ),
+        };
+        let firestore = FirestoreConfig {
+            project_id: config.store.project.clone(),
+            database_id: config.store.database.clone(),
+            endpoint: non_empty(&config.store.endpoint),
+            emulator: config.store.emulator,
+        };
+        let store: Arc<dyn Store> =
+            Arc::new(FirestoreStore::connect(&firestore, blobs).await.context("cannot reach Firestore")?);
+        let project = non_empty(&config.bus.project).unwrap_or_else(|| config.store.project.clone());
+        let pubsub = PubsubConfig {
+            project,
+            endpoint: non_empty(&config.bus.endpoint),
+            anonymous: config.bus.emulator,
+            manage_resources: config.bus.manage_resources,
+            retry: retry_policy(&config),
+            ..PubsubConfig::emulator("", "")
+        };
+        let bus = PubsubBus::start(pubsub, store.clone(), None).await.context("cannot start the Pub/Sub bus")?;
+        Self::assemble(config, store.clone(), store, Arc::new(bus), None)
+    }
+
+    /// The embedded platform: SQLite in the data directory and the local bus.
     pub fn open(config: Config) -> anyhow::Result<Self> {
         let dir = &config.server.data_dir;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
@@ -52,23 +97,21 @@ impl Host {
         };
         let store = SqliteStore::open(dir.join(DB_FILE), sync).context("cannot open the store")?;
         let reacting = store.background();
-        let bus = LocalBus::new(
-            reacting.clone(),
-            RetryPolicy {
-                max_attempts: config.bus.max_attempts,
-                initial_backoff: Duration::from_millis(config.bus.initial_backoff_ms),
-                max_backoff: Duration::from_millis(config.bus.max_backoff_ms),
-                retention: config.retention(),
-            },
-        );
+        let bus = LocalBus::new(reacting.clone(), retry_policy(&config));
+        Self::assemble(config, Arc::new(store.clone()), Arc::new(reacting), Arc::new(bus), Some(store))
+    }
+
+    fn assemble(
+        config: Config,
+        store: Arc<dyn Store>,
+        reacting: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        sqlite: Option<SqliteStore>,
+    ) -> anyhow::Result<Self> {
         let secret = webhook_secret(&config)?;
-        let platform = Platform {
-            config: Arc::new(config),
-            store: Arc::new(store.clone()),
-            bus: Arc::new(bus.clone()),
-            metrics: Arc::new(Metrics::new()),
-        };
-        let reacting = Platform { store: Arc::new(reacting), ..platform.clone() };
+        let platform =
+            Platform { config: Arc::new(config), store, bus: bus.clone(), metrics: Arc::new(Metrics::new()) };
+        let reacting = Platform { store: reacting, ..platform.clone() };
         let monitor = Arc::new(Monitor::from_platform(&reacting).context("cannot configure the monitor")?);
         let gh = &platform.config.github;
         if gh.token.is_empty() {
@@ -88,7 +131,7 @@ impl Host {
         );
         Ok(Self {
             platform,
-            store,
+            sqlite,
             bus,
             secret,
             reacting: reacting.store,
@@ -130,7 +173,13 @@ impl Host {
                 aetherveil_logscan::names::TOPIC_DIAGNOSES,
                 self.healer.clone(),
             )
+            .event(
+                aetherveil_healer::names::PLAN_STEPS_SUBSCRIPTION,
+                aetherveil_healer::names::TOPIC_PLAN_STEPS,
+                self.healer.clone(),
+            )
             .http("trainer", self.trainer.router())
+            .http("maintenance", crate::maintenance::router(self.maintenance()))
             .http("gate", self.gate.router())
             .event(
                 aetherveil_dashboard::names::PIPELINE_SUBSCRIPTION,
@@ -173,6 +222,18 @@ impl Host {
         )
     }
 
+    /// The periodic jobs' endpoints (src/maintenance.rs), with the API and dashboard they reuse.
+    fn maintenance(&self) -> crate::maintenance::MaintenanceState {
+        let p = &self.platform;
+        let api = self.api();
+        crate::maintenance::MaintenanceState {
+            store: p.store.clone(),
+            dashboard: self.dashboard(api.clone()),
+            api,
+            retention: p.config.retention(),
+        }
+    }
+
     fn api(&self) -> axum::Router {
         api::router(ApiState {
             store: self.platform.store.clone(),
@@ -189,6 +250,7 @@ impl Host {
         .merge(self.gate.api_router())
         .merge(aetherveil_ado::api_router(self.ado.clone()))
         .merge(crate::insights::router(crate::insights::InsightsState { store: self.platform.store.clone() }))
+        .merge(crate::releases::router(crate::releases::ReleasesState { store: self.platform.store.clone() }))
     }
 
     /// `aetherveil serve`: every function in one process until SIGTERM/SIGINT.
@@ -223,10 +285,10 @@ impl Host {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "aetherveil serving");
         let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
-        let training = self.trainer.schedule(TRAIN_EVERY);
+        let scheduling = crate::schedule::start_local(self.platform.store.clone(), addr)?;
         let alerting = dashboard.start_alerts();
         server::serve(listener, router, grace, shutdown).await?;
-        training.abort();
+        scheduling.abort();
         alerting.abort();
         self.shutdown().await;
         Ok(())
@@ -240,6 +302,14 @@ impl Host {
         let function = registry
             .take(target)
             .with_context(|| format!("FUNCTION_TARGET {target:?} is not a function of this binary (known: {known})"))?;
+        let bus = &self.platform.config.bus;
+        if let (BusBackend::Pubsub, true, aetherveil_runtime::FunctionKind::Event { topic, handler }) =
+            (bus.backend, bus.manage_resources, &function.kind)
+        {
+            // No Terraform here (the emulator, a test): the bus creates the push subscription, to
+            // its own receiver. On Cloud Run, Terraform's subscription pushes to this service's `/`.
+            self.bus.subscribe(function.name, topic, handler.clone())?;
+        }
         let grace = Duration::from_secs(self.platform.config.server.shutdown_grace_secs);
         let addr = std::net::SocketAddr::from(([0, 0, 0, 0], port));
         server::serve_function(function, self.platform.metrics.clone(), addr, grace).await?;
@@ -249,9 +319,24 @@ impl Host {
 
     async fn shutdown(&self) {
         self.bus.shutdown().await;
-        self.store.close();
+        if let Some(store) = &self.sqlite {
+            store.close();
+        }
         tracing::info!("stopped");
     }
+}
+
+fn retry_policy(config: &Config) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: config.bus.max_attempts,
+        initial_backoff: Duration::from_millis(config.bus.initial_backoff_ms),
+        max_backoff: Duration::from_millis(config.bus.max_backoff_ms),
+        retention: config.retention(),
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 /// The configured secret, or the one generated on first start into the data directory.

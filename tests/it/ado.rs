@@ -209,6 +209,22 @@ async fn demo_scenario_plans_and_the_guardian_vetoes_every_untrusted_rerun() {
     assert_eq!(plan["execution_plan"]["mode"], "act");
     assert_eq!(plan["execution_plan"]["steps"][0]["status"], "dispatched", "{plan}");
     assert_eq!(plan["execution_plan"]["steps"][0]["executor"], "healer");
+    // The healer takes the dispatched step up and records what became of it (here GitHub cannot
+    // rerun run 5, so it is not done), and the plan shows it.
+    let id = plan["id"].as_str().expect("id");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let execution = loop {
+        let (status, shown) = get_json(&client, &server.url(&format!("/api/v1/plans/{id}"))).await;
+        assert_eq!(status, 200, "{shown}");
+        let execution = shown["executions"][0]["execution"].clone();
+        if execution["state"] != "queued" || Instant::now() > deadline {
+            break execution;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_ne!(execution["state"], "queued", "the healer never took the step up: {execution}");
+    assert_ne!(execution["state"], "done", "run 5 cannot have been rerun: {execution}");
+    assert!(!execution["detail"].as_str().unwrap_or_default().is_empty(), "{execution}");
 
     // The outcome teaches the weights: the backers of a rerun that passed gain weight.
     let id = plan["id"].as_str().expect("id");

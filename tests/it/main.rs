@@ -2,6 +2,8 @@
 
 mod ado;
 mod cli;
+mod cloud_e2e;
+mod cloud_shape;
 mod crash;
 mod dashboard;
 mod eval_nab;
@@ -12,3 +14,4 @@ mod healing;
 mod sim;
 mod support;
 mod ui_browser;
+mod workflows;

@@ -10,7 +10,7 @@
 
 use crate::decision::Action;
 use crate::names::API_PATH;
-use crate::plan::Plan;
+use crate::plan::{Plan, StepStatus};
 use crate::shell::{Ado, AdoError, PlanRequest};
 use aetherveil_models::names::ORCHESTRATION_PLANS;
 use aetherveil_runtime::api::{ApiError, ApiResult, limit, repo_filter};
@@ -89,10 +89,38 @@ async fn list(State(ado): State<Arc<Ado>>, UrlQuery(q): UrlQuery<ListQuery>) -> 
 }
 
 async fn one(State(ado): State<Arc<Ado>>, Path(id): Path<String>) -> ApiResult {
-    match ado.store().get(ORCHESTRATION_PLANS, &id).await? {
-        Some(doc) => Ok(Json(full(&doc.parse::<Plan>()?)?)),
-        None => Err(ApiError::NotFound(format!("no plan {id}"))),
+    let Some(doc) = ado.store().get(ORCHESTRATION_PLANS, &id).await? else {
+        return Err(ApiError::NotFound(format!("no plan {id}")));
+    };
+    let plan: Plan = doc.parse()?;
+    let mut v = full(&plan)?;
+    v["executions"] = executions(&ado, &plan).await?;
+    Ok(Json(v))
+}
+
+/// What became of each dispatched step: the healer's record of it, or why nobody carries it out.
+async fn executions(ado: &Ado, plan: &Plan) -> Result<Value, ApiError> {
+    use crate::decision::Executor;
+    let mut out = Vec::new();
+    for step in plan.execution_plan.steps.iter().filter(|s| s.status == StepStatus::Dispatched) {
+        let id = format!("plan-step:{}:{}", plan.id, step.order);
+        let execution = match step.executor {
+            Executor::Healer => match ado.store().get(aetherveil_healer::names::PLAN_STEPS, &id).await? {
+                Some(d) => json!({"state": d.data["state"], "detail": d.data["detail"], "at": d.data["at"]}),
+                None => json!({"state": "queued", "detail": "handed to the healer; not carried out yet"}),
+            },
+            Executor::Nobody => continue,
+            other => json!({
+                "state": "no_executor",
+                "detail": format!(
+                    "no {} executor is deployed in this installation: the step waits for a person",
+                    format!("{other:?}").to_lowercase()
+                ),
+            }),
+        };
+        out.push(json!({"step": step.order, "action": step.action, "executor": step.executor, "execution": execution}));
     }
+    Ok(Value::Array(out))
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@ pub const ANOMALIES_SUBSCRIPTION: &str = "ado-anomalies";
 pub const VERDICTS_SUBSCRIPTION: &str = "ado-gate-verdicts";
 /// Steps of agreed plans in repositories in `act`, one message per step, id
 /// `plan-step:<plan id>:<order>`, for their executor (healer, gate, release, a workflow).
-pub const TOPIC_STEPS: &str = "orchestration-steps";
+pub const TOPIC_STEPS: &str = aetherveil_healer::names::TOPIC_PLAN_STEPS;
 /// The role weights' record, in `agent_state`.
 pub const WEIGHTS_ID: &str = "ado-weights";
 /// The HTTP routes.

@@ -97,7 +97,9 @@ pub struct Policy {
     /// Automatic reruns one run may get (like GitLab's `retry: max`): a run that failed at
     /// attempt k was rerun k − 1 times already. GitHub's own limit is 50.
     pub max_attempts: u32,
-    /// What a green run is worth, in runner minutes (a developer's wait and context switch).
+    /// What a green run is worth, in runner minutes (a developer's wait and context switch). The
+    /// default, 240, is about $1.90 at GitHub's Linux rate of $0.008 a minute: roughly one minute
+    /// of an engineer's time, far less than a red run costs its author.
     pub value_of_green: f64,
     /// Extra cost of clearing caches (the next runs rebuild them), in runner minutes.
     pub cache_penalty: f64,
@@ -107,7 +109,7 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { max_attempts: 2, value_of_green: 60.0, cache_penalty: 5.0, masking_streak: 3 }
+        Self { max_attempts: 2, value_of_green: 240.0, cache_penalty: 5.0, masking_streak: 3 }
     }
 }
 

@@ -4,7 +4,8 @@
 //! The pure core is [`decide`] (guards and expected value), [`priors`] (the gha-reruns base
 //! rates), [`posterior`] (Beta posteriors pooled per cause, signature and job), [`signature`] and
 //! [`budget`]. [`shell`] is the bus handler that gathers the inputs, records the intent, acts on
-//! GitHub idempotently and learns from outcomes; [`api`] serves the history and the decisions.
+//! GitHub idempotently and learns from outcomes; [`plan_step`] carries out the orchestrator's
+//! plan steps addressed to the healer; [`api`] serves the history and the decisions.
 
 pub mod api;
 pub mod budget;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod decide;
 pub mod issue;
 pub mod names;
+pub mod plan_step;
 pub mod posterior;
 pub mod priors;
 pub mod record;

@@ -9,6 +9,13 @@ pub const SUBSCRIPTION: &str = "healer";
 /// The subscription on `diagnoses` (a failed run may become decidable when its last diagnosis lands).
 pub const DIAGNOSES_SUBSCRIPTION: &str = "healer-diagnoses";
 
+/// The orchestrator's plan steps (ado publishes them; the healer carries out its own).
+pub const TOPIC_PLAN_STEPS: &str = "orchestration-steps";
+/// The subscription on `orchestration-steps`.
+pub const PLAN_STEPS_SUBSCRIPTION: &str = "healer-plan-steps";
+/// One record per plan step the healer carried out, keyed by the step's message id.
+pub const PLAN_STEPS: &str = "healer_plan_steps";
+
 /// One decision per failed run attempt, keyed `<run id>-<attempt>`.
 pub const DECISIONS: &str = "healer_decisions";
 /// One record per (repository, job, signature): occurrences, rerun streak, the tracking issue.
@@ -41,4 +48,5 @@ pub const INDEXES: &[(&str, &[&str])] = &[
     (DECISIONS, &["failed_at"]),
     (SIGNATURES, &["repo", "last_seen"]),
     (FLAKY, &["repo", "since"]),
+    (PLAN_STEPS, &["run_id", "attempt"]),
 ];

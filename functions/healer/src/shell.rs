@@ -68,19 +68,24 @@ pub enum Handled {
     /// A failed run left alone because the GitHub client has no credentials: the healer can
     /// neither list its jobs reliably nor rerun them.
     NoCredentials,
+    /// A step of an orchestration plan, settled (or found settled).
+    PlanStep {
+        id: String,
+        state: crate::plan_step::StepState,
+    },
 }
 
 pub struct Healer {
-    store: Arc<dyn Store>,
-    github: GitHub,
-    config: HealerConfig,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) github: GitHub,
+    pub(crate) config: HealerConfig,
     /// One lock per run in flight, so that two deliveries about one run never act at once.
     runs: StdMutex<HashMap<u64, Arc<Mutex<()>>>>,
     /// Default branches, read once per repository.
     default_branches: StdMutex<HashMap<String, String>>,
 }
 
-fn retry(e: impl std::fmt::Display) -> HandlerError {
+pub(crate) fn retry(e: impl std::fmt::Display) -> HandlerError {
     HandlerError::Retry(e.to_string())
 }
 
@@ -114,6 +119,11 @@ impl Healer {
     /// Handles one message of either topic.
     pub async fn process(&self, delivery: &Delivery) -> Result<Handled, HandlerError> {
         let data = &delivery.message.data;
+        if delivery.message.topic == names::TOPIC_PLAN_STEPS {
+            let step: crate::plan_step::StepMessage =
+                serde_json::from_slice(data).map_err(|e| HandlerError::Permanent(format!("not a plan step: {e}")))?;
+            return self.on_plan_step(&delivery.message.id, &step).await;
+        }
         if delivery.message.topic == aetherveil_logscan::names::TOPIC_DIAGNOSES {
             let diagnosis: Diagnosis =
                 serde_json::from_slice(data).map_err(|e| HandlerError::Permanent(format!("not a diagnosis: {e}")))?;
@@ -146,6 +156,9 @@ impl Healer {
         let mut handled = Handled::Ignored;
         if run.run_attempt > 1 {
             handled = self.record_outcome(run).await?;
+            if handled == Handled::Ignored {
+                handled = self.record_plan_rerun_outcome(run).await?;
+            }
         }
         if is_failed(run.conclusion.as_deref()) {
             return self.try_decide(run).await;
@@ -156,7 +169,7 @@ impl Healer {
         Ok(handled)
     }
 
-    fn lock(&self, run_id: u64) -> Arc<Mutex<()>> {
+    pub(crate) fn lock(&self, run_id: u64) -> Arc<Mutex<()>> {
         let mut runs = self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if runs.len() > 4096 {
             runs.retain(|_, l| Arc::strong_count(l) > 1);
@@ -164,7 +177,7 @@ impl Healer {
         runs.entry(run_id).or_default().clone()
     }
 
-    async fn mode(&self, repo: &str) -> Result<Mode, HandlerError> {
+    pub(crate) async fn mode(&self, repo: &str) -> Result<Mode, HandlerError> {
         names::repo_mode(self.store.as_ref(), repo, self.config.default_mode).await.map_err(retry)
     }
 
@@ -461,7 +474,7 @@ impl Healer {
         Ok(format!("rerun of the failed jobs requested (attempt {})", record.run_attempt + 1))
     }
 
-    async fn clear_caches(&self, repo: &str, branch: Option<&str>) -> Result<String, String> {
+    pub(crate) async fn clear_caches(&self, repo: &str, branch: Option<&str>) -> Result<String, String> {
         let caches = self.github.list_caches(repo, None).await.map_err(|e| format!("list caches: {e}"))?;
         let wanted = branch.map(|b| format!("refs/heads/{b}"));
         let mut deleted = 0;

@@ -1,8 +1,9 @@
 //! The trainer function: retrains the platform's models from recorded outcomes and stores each
 //! as a versioned artifact (`models/<name>/<version>`, pointed at by `agent_state/<name>`).
 //!
-//! Triggers: `POST /trainer/run` (what Cloud Scheduler calls on Google Cloud, and what an operator
-//! calls to retrain now), and in `aetherveil serve` a timer ([`Trainer::schedule`]).
+//! Triggers: `POST /trainer/run`, what an operator calls to retrain now, and what the
+//! `retrain` workflow calls on the `retrain-models` schedule (scheduler/jobs.yaml: Cloud Scheduler
+//! on Google Cloud, the in-process scheduler in `aetherveil serve`).
 //! Today it trains the logscan cause classifier ([`aetherveil_logscan::train`]).
 
 use aetherveil_logscan::train::{TrainReport, retrain};
@@ -14,7 +15,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The route the scheduler calls.
 pub const PATH: &str = "/trainer/run";
@@ -50,20 +50,6 @@ impl Trainer {
     /// `POST /trainer/run`.
     pub fn router(&self) -> Router {
         Router::new().route(PATH, post(run)).with_state(self.clone())
-    }
-
-    /// Trains every `every` until the process ends (the first round after one interval).
-    pub fn schedule(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let trainer = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            loop {
-                tick.tick().await;
-                if let Err(e) = trainer.run_once().await {
-                    tracing::warn!(error = %e, "scheduled training failed; next round at the next interval");
-                }
-            }
-        })
     }
 }
 

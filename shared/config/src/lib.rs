@@ -39,6 +39,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub store: StoreConfig,
     pub bus: BusConfig,
+    pub blobs: BlobsConfig,
     pub webhook: WebhookConfig,
     pub github: GithubConfig,
     pub healer: HealerConfig,
@@ -271,6 +272,7 @@ pub struct ServerConfig {
 #[serde(rename_all = "lowercase")]
 pub enum StoreBackend {
     Sqlite,
+    Firestore,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -285,12 +287,17 @@ pub enum Synchronous {
 pub struct StoreConfig {
     pub backend: StoreBackend,
     pub synchronous: Synchronous,
+    pub project: String,
+    pub database: String,
+    pub endpoint: String,
+    pub emulator: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum BusBackend {
     Local,
+    Pubsub,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -301,6 +308,27 @@ pub struct BusConfig {
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
     pub retention_hours: u64,
+    pub project: String,
+    pub endpoint: String,
+    pub emulator: bool,
+    pub manage_resources: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobsBackend {
+    Fs,
+    Gcs,
+}
+
+/// `[blobs]`: where raw deliveries, log profiles and model artifacts go next to a cloud store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BlobsConfig {
+    pub backend: BlobsBackend,
+    pub bucket: String,
+    pub endpoint: String,
+    pub emulator: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -430,6 +458,44 @@ impl Config {
             key: key.into(),
             reason: reason.into(),
         };
+        match (self.store.backend, self.bus.backend) {
+            (StoreBackend::Sqlite, BusBackend::Local) | (StoreBackend::Firestore, BusBackend::Pubsub) => {}
+            (StoreBackend::Sqlite, BusBackend::Pubsub) => {
+                return Err(bad(
+                    "bus.backend",
+                    "\"pubsub\" needs store.backend = \"firestore\" (its outbox is a Firestore collection)",
+                ));
+            }
+            (StoreBackend::Firestore, BusBackend::Local) => {
+                return Err(bad(
+                    "bus.backend",
+                    "\"local\" needs store.backend = \"sqlite\"; with Firestore use \"pubsub\"",
+                ));
+            }
+        }
+        if self.store.backend == StoreBackend::Firestore && self.store.project.trim().is_empty() {
+            return Err(bad("store.project", "must name the Google Cloud project of the Firestore database"));
+        }
+        if self.store.emulator && self.store.endpoint.trim().is_empty() {
+            return Err(bad("store.endpoint", "must be set with store.emulator (for example http://127.0.0.1:8086)"));
+        }
+        if self.bus.emulator && self.bus.endpoint.trim().is_empty() {
+            return Err(bad("bus.endpoint", "must be set with bus.emulator (for example http://127.0.0.1:8085)"));
+        }
+        if self.blobs.backend == BlobsBackend::Gcs {
+            if self.store.backend != StoreBackend::Firestore {
+                return Err(bad(
+                    "blobs.backend",
+                    "\"gcs\" needs store.backend = \"firestore\" (SQLite keeps blobs in its file)",
+                ));
+            }
+            if self.blobs.bucket.trim().is_empty() {
+                return Err(bad("blobs.bucket", "must name the Cloud Storage bucket"));
+            }
+            if self.blobs.emulator && self.blobs.endpoint.trim().is_empty() {
+                return Err(bad("blobs.endpoint", "must be set with blobs.emulator (for example http://127.0.0.1:80)"));
+            }
+        }
         if self.bus.max_attempts == 0 {
             return Err(bad("bus.max_attempts", "must be at least 1"));
         }

@@ -156,6 +156,21 @@ pub fn push_router(handler: Arc<dyn Handler>, metrics: Arc<Metrics>) -> Router {
     Router::new().fallback(axum::routing::post(push)).with_state(PushState { handler, metrics })
 }
 
+/// [`push_router`] behind an optional push-token check ([`crate::oidc`]): with a verifier, a push
+/// without a valid OIDC token is refused with 401 before it is decoded. `None` (the default, and
+/// the emulator's case: it sends no token) checks nothing.
+pub fn push_router_with_auth(
+    handler: Arc<dyn Handler>,
+    metrics: Arc<Metrics>,
+    auth: Option<Arc<crate::oidc::OidcVerifier>>,
+) -> Router {
+    let router = push_router(handler, metrics);
+    match auth {
+        Some(verifier) => crate::oidc::require_push_token(router, verifier),
+        None => router,
+    }
+}
+
 async fn push(State(state): State<PushState>, headers: HeaderMap, body: Bytes) -> Response {
     let delivery = match decode(&headers, &body) {
         Ok(d) => d,

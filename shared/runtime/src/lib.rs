@@ -4,7 +4,8 @@
 //! container that behaves like a function: it serves on `$PORT`, `FUNCTION_TARGET` picks the
 //! function, HTTP functions get their routes, and event functions receive Pub/Sub push envelopes
 //! or CloudEvents (binary and structured mode) on `POST /` ([`cloudevent`]). SIGTERM drains the
-//! requests in flight before exiting ([`server`]).
+//! requests in flight before exiting ([`server`]). In the cloud, push requests can be required to
+//! carry Pub/Sub's OIDC token ([`oidc`]).
 //!
 //! The same [`Registry`] lets `aetherveil serve` mount every function in one process: HTTP
 //! functions are merged into one router and event functions subscribe to the local bus.
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod cloudevent;
 pub mod metrics;
+pub mod oidc;
 pub mod server;
 
 use aetherveil_bus::{Bus, Handler};

@@ -10,10 +10,15 @@
 //! (the transactional outbox) and raw blobs, so "persist, then publish" is one commit: an
 //! acknowledged write and its event are never separated by a crash.
 //!
-//! [`testsuite`] holds the behaviour every backend must show; run it with [`store_test_suite!`].
+//! Blobs outside the document store (Cloud Storage, or files) go through [`blob::BlobStore`].
+//!
+//! [`testsuite`] holds the behaviour every backend must show; run it with [`store_test_suite!`]
+//! (documents) and [`blob_test_suite!`] (blob stores).
 
 mod batch;
+pub mod blob;
 mod error;
+pub mod outbox;
 mod query;
 pub mod sqlite;
 pub mod testsuite;

@@ -204,3 +204,129 @@ macro_rules! store_test_suite {
         )*
     };
 }
+
+/// The behaviour every [`crate::blob::BlobStore`] must show. Each case gets a fresh store.
+pub mod blobs {
+    use crate::StoreError;
+    use crate::blob::BlobStore;
+    use std::sync::Arc;
+
+    fn noise(n: usize, mut x: u64) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    pub async fn a_missing_object_reads_as_none(blobs: Arc<dyn BlobStore>) {
+        assert!(blobs.get("raw-deliveries", "nope").await.expect("get").is_none());
+        assert!(blobs.get("raw-deliveries", "a/b/nope").await.expect("get").is_none());
+    }
+
+    pub async fn objects_round_trip_byte_for_byte(blobs: Arc<dyn BlobStore>) {
+        for (key, bytes) in [
+            ("empty", Vec::new()),
+            ("small", b"hello".to_vec()),
+            ("nested/deeper/noise", noise(300_000, 7)),
+            ("large", noise(6 * 1024 * 1024 + 5, 11)),
+        ] {
+            assert!(blobs.put("models", key, bytes.clone(), false).await.expect("put"));
+            assert_eq!(blobs.get("models", key).await.expect("get").as_deref(), Some(&bytes[..]), "{key}");
+        }
+    }
+
+    pub async fn an_unconditional_put_replaces(blobs: Arc<dyn BlobStore>) {
+        blobs.put("models", "m/1", b"old".to_vec(), false).await.expect("put");
+        assert!(blobs.put("models", "m/1", b"new".to_vec(), false).await.expect("put"));
+        assert_eq!(blobs.get("models", "m/1").await.expect("get").as_deref(), Some(&b"new"[..]));
+    }
+
+    pub async fn put_if_absent_never_overwrites(blobs: Arc<dyn BlobStore>) {
+        assert!(blobs.put("raw-deliveries", "d-1", b"first".to_vec(), true).await.expect("put"));
+        assert!(!blobs.put("raw-deliveries", "d-1", b"second".to_vec(), true).await.expect("put"));
+        assert_eq!(blobs.get("raw-deliveries", "d-1").await.expect("get").as_deref(), Some(&b"first"[..]));
+    }
+
+    pub async fn concurrent_creates_have_exactly_one_winner(blobs: Arc<dyn BlobStore>) {
+        let mut tasks = Vec::new();
+        for i in 0..8u8 {
+            let blobs = blobs.clone();
+            tasks.push(tokio::spawn(async move { blobs.put("raw-deliveries", "race", vec![i; 64], true).await }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            if t.await.expect("join").expect("put") {
+                wins += 1;
+            }
+        }
+        assert_eq!(wins, 1);
+        let kept = blobs.get("raw-deliveries", "race").await.expect("get").expect("present");
+        assert!(kept.len() == 64 && kept.iter().all(|b| *b == kept[0]), "one writer's whole object");
+    }
+
+    pub async fn namespaces_are_separate(blobs: Arc<dyn BlobStore>) {
+        blobs.put("models", "k", b"m".to_vec(), false).await.expect("put");
+        blobs.put("log-profiles", "k", b"p".to_vec(), false).await.expect("put");
+        assert_eq!(blobs.get("models", "k").await.expect("get").as_deref(), Some(&b"m"[..]));
+        assert_eq!(blobs.get("log-profiles", "k").await.expect("get").as_deref(), Some(&b"p"[..]));
+        assert_eq!(blobs.list("models", "").await.expect("list"), vec!["k".to_owned()]);
+    }
+
+    pub async fn list_is_sorted_and_filtered_by_prefix(blobs: Arc<dyn BlobStore>) {
+        for key in ["b/2", "a/1", "b/1", "c", "b/10"] {
+            blobs.put("models", key, key.as_bytes().to_vec(), false).await.expect("put");
+        }
+        assert_eq!(blobs.list("models", "").await.expect("list"), ["a/1", "b/1", "b/10", "b/2", "c"]);
+        assert_eq!(blobs.list("models", "b/").await.expect("list"), ["b/1", "b/10", "b/2"]);
+        assert!(blobs.list("models", "zzz").await.expect("list").is_empty());
+        assert!(blobs.list("never-written", "").await.expect("list").is_empty());
+    }
+
+    pub async fn delete_removes_and_tolerates_missing(blobs: Arc<dyn BlobStore>) {
+        blobs.put("models", "gone", b"x".to_vec(), false).await.expect("put");
+        blobs.delete("models", "gone").await.expect("delete");
+        assert!(blobs.get("models", "gone").await.expect("get").is_none());
+        blobs.delete("models", "gone").await.expect("second delete");
+        // A deleted key can be created again.
+        assert!(blobs.put("models", "gone", b"y".to_vec(), true).await.expect("put"));
+    }
+
+    pub async fn names_that_could_escape_are_refused(blobs: Arc<dyn BlobStore>) {
+        for (ns, key) in [("models", "../x"), ("models", "a//b"), ("models", ""), ("../etc", "x"), ("a/b", "x")] {
+            let r = blobs.put(ns, key, b"x".to_vec(), false).await;
+            assert!(matches!(r, Err(StoreError::Invalid(_))), "{ns:?}/{key:?} gave {r:?}");
+        }
+    }
+}
+
+/// Expands to one `#[tokio::test]` per blob case. `$make` is an async function returning
+/// `(Arc<dyn BlobStore>, guard)`.
+#[macro_export]
+macro_rules! blob_test_suite {
+    ($make:path) => {
+        $crate::blob_test_suite!(@cases $make;
+            a_missing_object_reads_as_none,
+            objects_round_trip_byte_for_byte,
+            an_unconditional_put_replaces,
+            put_if_absent_never_overwrites,
+            concurrent_creates_have_exactly_one_winner,
+            namespaces_are_separate,
+            list_is_sorted_and_filtered_by_prefix,
+            delete_removes_and_tolerates_missing,
+            names_that_could_escape_are_refused,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (blobs, _guard) = $make().await;
+                $crate::testsuite::blobs::$case(blobs).await;
+            }
+        )*
+    };
+}

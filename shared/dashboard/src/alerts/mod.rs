@@ -8,6 +8,7 @@
 
 pub mod notify;
 pub mod rules;
+pub mod scheduled;
 
 use crate::names::{ALERTS, EVALUATOR_STATE_ID};
 use crate::{Dashboard, DashboardError};
@@ -57,6 +58,14 @@ impl Evaluator {
 
     /// One evaluation: metrics, conditions, alert changes and their notifications.
     pub async fn tick(&mut self) -> Result<(), DashboardError> {
+        let _one_at_a_time = scheduled::EVALUATING.lock().await;
+        self.count_healing().await?;
+        self.evaluate_rules().await.map(|_| ())
+    }
+
+    /// Health gauges, rule conditions, alert changes and their notifications; returns how many
+    /// conditions hold.
+    async fn evaluate_rules(&self) -> Result<usize, DashboardError> {
         let health = self.d.api_get("/api/v1/health").await?;
         let mut scores = BTreeMap::new();
         for r in health["repos"].as_array().into_iter().flatten() {
@@ -68,10 +77,11 @@ impl Evaluator {
         if let Some(overall) = health["overall"]["score"].as_f64() {
             self.d.metrics.set(Gauge::HealthScore, &[("repo", "*")], overall);
         }
-        self.count_healing().await?;
         let repos = self.d.repos(&health).await;
         let conditions = rules::evaluate(&self.d, &Snapshot { repos, health: scores }).await?;
-        self.apply(conditions).await
+        let holding = conditions.len();
+        self.apply(conditions).await?;
+        Ok(holding)
     }
 
     async fn count_healing(&mut self) -> Result<(), DashboardError> {
