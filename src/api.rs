@@ -23,10 +23,15 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
 }
 
+/// `GET /healthz` and `GET /metrics` of `aetherveil serve` (a single function gets its own from
+/// the runtime), with the bus backlog and dead letters in the metrics.
+pub fn operational(state: ApiState) -> Router {
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).with_state(state)
+}
+
+/// The read API.
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .route("/api/v1/runs", get(list_runs))
         .route("/api/v1/runs/{id}", get(get_run))
         .route("/api/v1/deliveries/{id}", get(get_delivery))

@@ -178,6 +178,7 @@ impl Host {
                 aetherveil_healer::names::TOPIC_PLAN_STEPS,
                 self.healer.clone(),
             )
+            .http("api", self.api().merge(self.dashboard(self.api()).router()))
             .http("trainer", self.trainer.router())
             .http("maintenance", crate::maintenance::router(self.maintenance()))
             .http("gate", self.gate.router())
@@ -278,10 +279,16 @@ impl Host {
     ) -> anyhow::Result<()> {
         let cfg = self.platform.config.clone();
         self.ensure_indexes().await?;
-        let api = self.api();
-        let dashboard = self.dashboard(api.clone());
+        // The JSON API and the web UI are the `api` function of the registry; this dashboard
+        // handle runs the alert evaluator.
+        let dashboard = self.dashboard(self.api());
         dashboard.ensure_indexes().await?;
-        let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(api).merge(dashboard.router());
+        let operational = api::operational(ApiState {
+            store: self.platform.store.clone(),
+            bus: self.platform.bus.clone(),
+            metrics: self.platform.metrics.clone(),
+        });
+        let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(operational);
         let addr = listener.local_addr()?;
         tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "aetherveil serving");
         let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);

@@ -28,6 +28,7 @@ locals {
     healer              = { kind = "event", topic = "pipeline-events", publishes = [], blobs = false, github = true, timeout = 120 }
     healer-diagnoses    = { kind = "event", topic = "diagnoses", publishes = [], blobs = false, github = true, timeout = 120 }
     healer-plan-steps   = { kind = "event", topic = "orchestration-steps", publishes = [], blobs = false, github = true, timeout = 120 }
+    api                 = { kind = "http", topic = "", publishes = ["orchestration-steps"], blobs = true, github = false, timeout = 60 }
     maintenance         = { kind = "http", topic = "", publishes = [], blobs = false, github = false, timeout = 300 }
     trainer             = { kind = "http", topic = "", publishes = [], blobs = true, github = false, timeout = 900 }
     gate                = { kind = "http", topic = "", publishes = ["gate-verdicts"], blobs = false, github = false, timeout = 120 }

@@ -165,3 +165,16 @@ kind = "compile"
     assert_eq!(doc.data["cause"], "compilation", "{}", doc.data);
     assert!(doc.data["lines"].as_array().is_some_and(|l| !l.is_empty()), "{}", doc.data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_function_serves_the_json_api_and_the_web_ui_beside_health_and_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_child, base) = start("api", dir.path()).await;
+    let client = reqwest::Client::new();
+    for path in ["/healthz", "/metrics", "/api/v1/runs?repo=acme/app", "/api/v1/health", "/api/v1/plans", "/"] {
+        let r = client.get(format!("{base}{path}")).send().await.expect("get");
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let r = client.get(format!("{base}/api/v1/runs/424242")).send().await.expect("get");
+    assert_eq!(r.status(), 404, "an unknown run");
+}
