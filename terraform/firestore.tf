@@ -23,6 +23,7 @@ locals {
     { collection = "jobs", fields = ["run_id", "job_id"] },
     { collection = "jobs", fields = ["repo", "workflow_name", "name", "completed_at"] },
     { collection = "jobs", fields = ["repo", "name", "conclusion", "completed_at"] },
+    { collection = "jobs", fields = ["repo", "workflow_name", "name", "head_branch", "conclusion", "created_at"] },
     { collection = "events", fields = ["repo", "journaled_at"] },
     { collection = "alerts", fields = ["status", "started_at_ms"] },
     { collection = "security_reports", fields = ["repo", "gated_at"] },

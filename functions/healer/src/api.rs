@@ -203,6 +203,14 @@ pub fn explain(r: &DecisionRecord) -> Vec<String> {
             f.failing_streak
         ));
     }
+    for e in &r.evidence {
+        if let Some(why) = &e.recurred {
+            out.push(format!("{}: the diagnosis says a test failure, but {why}.", e.job));
+        }
+        if let Some(why) = &e.streak_reset {
+            out.push(format!("{}: {why}.", e.job));
+        }
+    }
     for (action, ev) in &d.alternatives {
         out.push(format!("expected value of {}: {ev:.1} runner minutes", action.label()));
     }

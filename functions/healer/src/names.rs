@@ -1,7 +1,7 @@
 //! The healer's collections, subscriptions and indexes.
 
 use crate::decide::Mode;
-use aetherveil_models::names::{CONFIG, HEALING_HISTORY};
+use aetherveil_models::names::{CONFIG, HEALING_HISTORY, JOBS};
 use aetherveil_store::{Store, StoreError};
 
 /// The subscription on `pipeline-events` (run completions: decide, record outcomes, healthy notes).
@@ -49,4 +49,6 @@ pub const INDEXES: &[(&str, &[&str])] = &[
     (SIGNATURES, &["repo", "last_seen"]),
     (FLAKY, &["repo", "since"]),
     (PLAN_STEPS, &["run_id", "attempt"]),
+    // Did a job pass on a branch after a failure (a test failure that comes back is flaky)?
+    (JOBS, &["repo", "workflow_name", "name", "head_branch", "conclusion", "created_at"]),
 ];

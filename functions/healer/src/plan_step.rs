@@ -320,6 +320,9 @@ impl Healer {
     /// record was saved) finds it again by its marker instead of opening another.
     async fn step_issue(&self, m: &StepMessage) -> Result<Settled, HandlerError> {
         let marker = plan_issue_marker(&m.step.action, &m.step.target);
+        // Another plan with the same recommendation may be opening its issue right now.
+        let lock = self.issue_lock(&marker);
+        let _guard = lock.lock().await;
         let query = IssueQuery { state: Some(IssueStateFilter::Open), labels: vec![self.config.issue_label.clone()] };
         let existing =
             self.github.list_issues(&m.repo, &query).await.map_err(|e| retry(format!("list issues: {e}")))?;

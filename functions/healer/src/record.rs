@@ -18,6 +18,15 @@ pub struct Evidence {
     /// The diagnosis's most relevant lines (at most [`MAX_LINES`]).
     pub lines: Vec<String>,
     pub html_url: Option<String>,
+    /// Why a test failure the diagnosis calls deterministic is treated as flaky (`cause` and
+    /// `transient` then say so): it failed the same way on an earlier run of the branch, and the
+    /// job passed there since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurred: Option<String>,
+    /// Why a signature whose last reruns all failed is not masked: the job passed on the branch
+    /// since it last failed (its streak starts again from 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streak_reset: Option<String>,
 }
 
 /// Relevant lines kept with a decision.

@@ -30,7 +30,7 @@ use crate::record::{
 use crate::signature::signature;
 use aetherveil_bus::{Delivery, Handler, HandlerError};
 use aetherveil_github::{GitHub, IssuePatch, IssueState, NewIssue};
-use aetherveil_logscan::Diagnosis;
+use aetherveil_logscan::{Cause, Diagnosis};
 use aetherveil_models::{PipelineEvent, PipelineEventKind, RunRecord, names as collections};
 use aetherveil_store::{Order, Precondition, Query, Store, StoreError, WriteBatch, get_as, to_value};
 use async_trait::async_trait;
@@ -79,8 +79,9 @@ pub struct Healer {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) github: GitHub,
     pub(crate) config: HealerConfig,
-    /// One lock per run in flight, so that two deliveries about one run never act at once.
-    runs: StdMutex<HashMap<u64, Arc<Mutex<()>>>>,
+    /// One lock per run in flight, so that two deliveries about one run never act at once, and
+    /// one per issue marker, so that two runs with the same failure never open two issues.
+    locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Default branches, read once per repository.
     default_branches: StdMutex<HashMap<String, String>>,
 }
@@ -99,7 +100,7 @@ impl Healer {
             store,
             github,
             config,
-            runs: StdMutex::new(HashMap::new()),
+            locks: StdMutex::new(HashMap::new()),
             default_branches: StdMutex::new(HashMap::new()),
         }
     }
@@ -170,11 +171,20 @@ impl Healer {
     }
 
     pub(crate) fn lock(&self, run_id: u64) -> Arc<Mutex<()>> {
-        let mut runs = self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if runs.len() > 4096 {
-            runs.retain(|_, l| Arc::strong_count(l) > 1);
+        self.keyed_lock(format!("run:{run_id}"))
+    }
+
+    /// The lock of an issue marker: held from looking the issue up to recording its number.
+    pub(crate) fn issue_lock(&self, marker: &str) -> Arc<Mutex<()>> {
+        self.keyed_lock(format!("issue:{marker}"))
+    }
+
+    fn keyed_lock(&self, key: String) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if locks.len() > 4096 {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
         }
-        runs.entry(run_id).or_default().clone()
+        locks.entry(key).or_default().clone()
     }
 
     pub(crate) async fn mode(&self, repo: &str) -> Result<Mode, HandlerError> {
@@ -253,15 +263,30 @@ impl Healer {
                 _ => 1.0,
             };
             let pass_minutes = self.usual_minutes(repo, &job.name).await?;
+            let known = get_as::<SignatureRecord>(self.store.as_ref(), SIGNATURES, &sig_id).await.map_err(retry)?;
+            let recurred = match &known {
+                Some(k) if on_default && d.cause == Cause::Test && !d.transient => {
+                    self.recurred_after_passing(run, &job.name, k).await?
+                }
+                _ => None,
+            };
+            let streak_reset = match &known {
+                Some(k) if k.streak >= self.config.policy.masking_streak => {
+                    self.streak_reset(run, &job.name, k).await?
+                }
+                _ => None,
+            };
             let evidence = Evidence {
                 job: job.name.clone(),
                 job_id: job.id,
-                cause: d.cause,
-                transient: d.transient,
+                cause: if recurred.is_some() { Cause::FlakyTest } else { d.cause },
+                transient: d.transient || recurred.is_some(),
                 summary: d.summary.clone(),
                 signature: sig,
                 lines: top_lines(d),
                 html_url: job.html_url.clone(),
+                recurred,
+                streak_reset,
             };
             jobs_in.push((sig_id, d, minutes, pass_minutes, evidence));
         }
@@ -274,13 +299,13 @@ impl Healer {
             for (sig_id, d, minutes, pass_minutes, e) in &jobs_in {
                 let doc = self.store.get(SIGNATURES, sig_id).await.map_err(retry)?;
                 let current: Option<SignatureRecord> = doc.as_ref().map(|d| d.parse()).transpose().map_err(retry)?;
-                let estimate = posteriors.probability(d.cause, &e.signature, &e.job);
-                let (p, exploring) = estimate.for_decision(d.transient);
+                let estimate = posteriors.probability(e.cause, &e.signature, &e.job);
+                let (p, exploring) = estimate.for_decision(e.transient);
                 failures.push(Failure {
                     job: e.job.clone(),
                     job_id: e.job_id,
-                    cause: d.cause,
-                    transient: d.transient,
+                    cause: e.cause,
+                    transient: e.transient,
                     confidence: d.confidence,
                     signature: e.signature.clone(),
                     minutes: *minutes,
@@ -288,7 +313,7 @@ impl Healer {
                     p_rerun: p * priors::attempt_factor(run.run_attempt),
                     exploring,
                     p_cache: None,
-                    failing_streak: current.as_ref().map_or(0, |c| c.streak),
+                    failing_streak: if e.streak_reset.is_some() { 0 } else { current.as_ref().map_or(0, |c| c.streak) },
                 });
                 signatures.push((sig_id.clone(), current, doc.map(|d| d.version)));
             }
@@ -330,7 +355,10 @@ impl Healer {
             if record.decision.execute && record.decision.reruns() {
                 batch = batch.put_with(BUDGETS, repo, to_value(&ledger).map_err(retry)?, precondition(ledger_version));
             }
-            for ((sig_id, current, version), e) in signatures.into_iter().zip(&record.evidence) {
+            for ((sig_id, mut current, version), e) in signatures.into_iter().zip(&record.evidence) {
+                if let (Some(c), Some(_)) = (current.as_mut(), &e.streak_reset) {
+                    c.streak = 0;
+                }
                 let next = SignatureRecord::with_occurrence(current, &record, e);
                 batch = batch.put_with(SIGNATURES, &sig_id, signature_doc(&next)?, precondition(version));
             }
@@ -359,6 +387,83 @@ impl Healer {
             return Ok(Handled::Decided { id, actions, executed });
         }
         Err(HandlerError::Retry(format!("decision {id}: too much contention on the healer's records")))
+    }
+
+    /// Whether a test failure on the default branch came back: its signature failed on an earlier
+    /// run of the branch, and the job passed there since, at the first attempt of a run created
+    /// after that failure: a late run of an older commit, or a rerun of one (the healer's own),
+    /// does not count. The default branch is expected green, and a
+    /// breakage there fails every run until it is fixed; a test that fails, passes, then fails
+    /// the same way is flaky (Trunk flags tests that flip on protected branches). Pull request
+    /// branches are left out: their author may break, fix and break the same test again.
+    async fn recurred_after_passing(
+        &self,
+        run: &RunRecord,
+        job: &str,
+        sig: &SignatureRecord,
+    ) -> Result<Option<String>, HandlerError> {
+        let Some(branch) = run.head_branch.as_deref() else { return Ok(None) };
+        let Some(earlier) = sig
+            .occurrences
+            .iter()
+            .filter(|o| o.branch.as_deref() == Some(branch) && o.run_id != run.run_id.0 && o.at < run.updated_at)
+            .min_by_key(|o| o.at)
+        else {
+            return Ok(None);
+        };
+        let Some(pass) = self.passed_since(run, job, branch, earlier.at).await? else { return Ok(None) };
+        Ok(Some(format!(
+            "the same failure hit run {} on {branch} at {}, and {job} passed on {branch} since (run {}): a flaky test",
+            earlier.run_id,
+            earlier.at.format("%Y-%m-%d %H:%M"),
+            pass.run_id.0
+        )))
+    }
+
+    /// Whether a masked signature (its last `masking_streak` reruns failed) may be rerun again:
+    /// the job passed on this branch since the signature last failed, so the failure does not
+    /// fail every run. Without this, a transient failure that failed a few reruns by bad luck
+    /// would never be rerun again; a fault that fails every run stays masked.
+    async fn streak_reset(
+        &self,
+        run: &RunRecord,
+        job: &str,
+        sig: &SignatureRecord,
+    ) -> Result<Option<String>, HandlerError> {
+        let Some(branch) = run.head_branch.as_deref() else { return Ok(None) };
+        let Some(pass) = self.passed_since(run, job, branch, sig.last_seen).await? else { return Ok(None) };
+        Ok(Some(format!(
+            "its last {} reruns failed, but {job} passed on {branch} since (run {}): it may be rerun again",
+            sig.streak, pass.run_id.0
+        )))
+    }
+
+    /// The first passing attempt of `job` on `branch` in a run created after `after` that passed
+    /// before `run` completed, if any: a late run of an older commit, or a rerun of one, does not
+    /// count.
+    async fn passed_since(
+        &self,
+        run: &RunRecord,
+        job: &str,
+        branch: &str,
+        after: DateTime<Utc>,
+    ) -> Result<Option<aetherveil_models::JobRecord>, HandlerError> {
+        let mut query = Query::new().eq("repo", run.repo.0.as_str());
+        if let Some(workflow) = run.workflow_name.as_deref() {
+            query = query.eq("workflow_name", workflow);
+        }
+        let query = query
+            .eq("name", job)
+            .eq("head_branch", branch)
+            .eq("conclusion", "success")
+            .filter("created_at", aetherveil_store::Op::Gt, to_value(&after).map_err(retry)?)
+            .order_by("created_at", Order::Asc)
+            .limit(PASSING_SAMPLE);
+        let passed = self.store.query(collections::JOBS, query).await.map_err(retry)?;
+        Ok(passed
+            .iter()
+            .filter_map(|d| d.parse::<aetherveil_models::JobRecord>().ok())
+            .find(|j| j.run_attempt == 1 && j.completed_at.is_some_and(|at| at < run.updated_at)))
     }
 
     /// The median duration of the job's last passing runs, in minutes.
@@ -491,6 +596,9 @@ impl Healer {
     /// its body with the latest occurrences.
     async fn upsert_issue(&self, record: &DecisionRecord, e: &Evidence) -> Result<u64, String> {
         let sig_id = SignatureRecord::id_for(&record.repo, record.workflow_name.as_deref(), &e.job, &e.signature);
+        // Another run with the same failure may be opening its issue right now.
+        let lock = self.issue_lock(&sig_id);
+        let _guard = lock.lock().await;
         let doc = self.store.get(SIGNATURES, &sig_id).await.map_err(|e| e.to_string())?;
         let Some(doc) = doc else { return Err(format!("signature {sig_id} is not recorded")) };
         let sig: SignatureRecord = doc.parse().map_err(|e| e.to_string())?;
@@ -662,6 +770,8 @@ impl Healer {
                 .await
                 .map_err(|e| retry(format!("cannot update issue #{number}: {e}")))?;
             sig.healthy_noted = Some(now);
+            // Quiet for `healthy_after`: a masked signature may be retried again.
+            sig.streak = 0;
             match self
                 .store
                 .commit(WriteBatch::new().put_with(

@@ -4,5 +4,6 @@ mod decide;
 mod plan_step;
 mod posterior;
 mod priors;
+mod recurrence;
 mod shell;
 mod signature;
