@@ -177,7 +177,7 @@ fn main() -> ExitCode {
                     Err(code) => return Ok(code),
                 };
                 init_logging(&config);
-                Host::connect(config).await?.serve(demo).await?;
+                Host::connect(config, "serve").await?.serve(demo).await?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::RunFunction { target, port, data_dir, config } => {
@@ -186,7 +186,7 @@ fn main() -> ExitCode {
                     Err(code) => return Ok(code),
                 };
                 init_logging(&config);
-                Host::connect(config).await?.serve_function(&target, port).await?;
+                Host::connect(config, &target).await?.serve_function(&target, port).await?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Replay(args) => replay::run(args).await.map(|()| ExitCode::SUCCESS),

@@ -47,8 +47,10 @@ pub struct Host {
 
 impl Host {
     /// The platform on the configured backends: the embedded ones (SQLite and the local bus), or
-    /// Google Cloud's (Firestore, Pub/Sub and Cloud Storage or files), connected first.
-    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+    /// Google Cloud's (Firestore, Pub/Sub and Cloud Storage or files), connected first. `origin`
+    /// names this process's outbox documents on Firestore (the function it serves, or `serve`),
+    /// so that each function's relay publishes its own and never contends with another's.
+    pub async fn connect(config: Config, origin: &str) -> anyhow::Result<Self> {
         if config.store.backend == StoreBackend::Sqlite {
             return Self::open(config);
         }
@@ -72,8 +74,12 @@ impl Host {
             endpoint: non_empty(&config.store.endpoint),
             emulator: config.store.emulator,
         };
-        let store: Arc<dyn Store> =
-            Arc::new(FirestoreStore::connect(&firestore, blobs).await.context("cannot reach Firestore")?);
+        let store: Arc<dyn Store> = Arc::new(
+            FirestoreStore::connect(&firestore, blobs)
+                .await
+                .context("cannot reach Firestore")?
+                .with_outbox_origin(origin),
+        );
         let project = non_empty(&config.bus.project).unwrap_or_else(|| config.store.project.clone());
         let pubsub = PubsubConfig {
             project,
@@ -81,6 +87,7 @@ impl Host {
             anonymous: config.bus.emulator,
             manage_resources: config.bus.manage_resources,
             retry: retry_policy(&config),
+            outbox_origin: Some(origin.to_owned()),
             ..PubsubConfig::emulator("", "")
         };
         let bus = PubsubBus::start(pubsub, store.clone(), None).await.context("cannot start the Pub/Sub bus")?;

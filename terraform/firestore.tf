@@ -42,7 +42,7 @@ locals {
     { collection = "healer_plan_steps", fields = ["run_id", "attempt"] },
     # The Pub/Sub relay's scan of the transactional outbox (aetherveil_store::outbox): unpublished
     # messages, oldest first.
-    { collection = "outbox", fields = ["published", "created_at"] },
+    { collection = "outbox", fields = ["published", "origin", "created_at"] },
   ]
 
   index_directions = ["ASCENDING", "DESCENDING"]

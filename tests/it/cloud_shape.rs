@@ -349,8 +349,10 @@ fn every_query_the_code_declares_has_a_firestore_index() {
     let missing: Vec<_> = wanted.difference(&indexes).collect();
     assert!(missing.is_empty(), "queries without a composite index in terraform/firestore.tf: {missing:?}");
     // Beyond the code's declarations, only the outbox relay's scan.
-    let outbox =
-        (aetherveil_store::outbox::COLLECTION.to_owned(), vec!["published".to_owned(), "created_at".to_owned()]);
+    let outbox = (
+        aetherveil_store::outbox::COLLECTION.to_owned(),
+        vec!["published".to_owned(), "origin".to_owned(), "created_at".to_owned()],
+    );
     let extra: Vec<_> = indexes.difference(&wanted).filter(|ix| **ix != outbox).collect();
     assert!(extra.is_empty(), "indexes no code declares (stale?): {extra:?}");
     assert!(indexes.contains(&outbox), "the outbox relay's scan needs its index");

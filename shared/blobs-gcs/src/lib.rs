@@ -246,6 +246,14 @@ fn object_name(namespace: &str, key: &str) -> String {
     format!("{namespace}/{key}")
 }
 
+/// The object's name as `read_object` must be given it. google-cloud-storage 1.9 percent-encodes
+/// the name into the URL path but leaves `%` as it is, so `acme%2Fapi` would reach the service as
+/// `acme/api` and read as missing; escaping `%` here makes it arrive intact. (Writes carry the
+/// name in the query, encoded properly.) The blob suite's keys with `%` check both.
+fn read_name(object: &str) -> String {
+    object.replace('%', "%25")
+}
+
 /// Whether `e`, or an error it wraps, is the service answering `http` / `code`. The client wraps
 /// some service errors (a refused start of a resumable upload is an I/O error around the 412),
 /// so the whole chain is searched.
@@ -319,7 +327,7 @@ impl BlobStore for GcsBlobStore {
         let object = object_name(namespace, key);
         let read_err =
             |e: &GaxError| GcsError::Read { bucket: self.bucket.clone(), object: object.clone(), reason: describe(e) };
-        let mut response = match self.storage.read_object(&self.bucket_path, &object).send().await {
+        let mut response = match self.storage.read_object(&self.bucket_path, read_name(&object)).send().await {
             Ok(r) => r,
             Err(e) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(read_err(&e).into()),

@@ -97,6 +97,9 @@ pub struct PubsubConfig {
     pub relay_interval: Duration,
     /// How long a relay (or a publish call) owns an outbox document it is publishing.
     pub relay_lease: Duration,
+    /// The publisher this bus relays for (a function's name), matching the store's
+    /// [`aetherveil_store::outbox::ORIGIN_FIELD`]; `None` relays the documents without one.
+    pub outbox_origin: Option<String>,
     /// Audience (and optionally push account) the receiver requires of a push request's OIDC
     /// token. `None` (the default, and the emulator's case) accepts unauthenticated pushes.
     pub push_auth: Option<Arc<OidcVerifier>>,
@@ -116,6 +119,7 @@ impl PubsubConfig {
             ack_deadline: Duration::from_secs(60),
             relay_interval: Duration::from_secs(1),
             relay_lease: Duration::from_secs(60),
+            outbox_origin: None,
             push_auth: None,
         }
     }
@@ -215,7 +219,7 @@ impl PubsubBus {
             stop,
             tasks: Mutex::new(JoinSet::new()),
         });
-        inner.store.ensure_index(outbox::COLLECTION, &["published", "created_at"]).await?;
+        inner.store.ensure_index(outbox::COLLECTION, &["published", "origin", "created_at"]).await?;
         let bus = Self { inner };
         bus.spawn(push::serve(bus.inner.clone(), listener));
         bus.spawn(relay::run(bus.inner.clone()));
@@ -384,7 +388,7 @@ impl Bus for PubsubBus {
         if self.inner.stopped() {
             return Err(BusError::Closed);
         }
-        let mut doc = outbox::to_doc(&message);
+        let mut doc = outbox::to_doc(&message, self.inner.config.outbox_origin.as_deref());
         // This call publishes the message itself; the relay leaves it alone meanwhile.
         doc[relay::LEASE_FIELD] = json!(relay::lease_until(self.inner.config.relay_lease));
         if !self.inner.store.create(outbox::COLLECTION, &message.id, doc.clone()).await? {

@@ -65,10 +65,8 @@ pub(crate) async fn run(inner: Arc<Inner>) {
 /// One relay round; returns how many messages it published. Stops at the first message it
 /// cannot publish, so a later message of the same key does not overtake it.
 pub(crate) async fn round(inner: &Inner) -> Result<usize, crate::PubsubError> {
-    let docs = inner
-        .store
-        .query(outbox::COLLECTION, Query::new().eq("published", false).order_by("created_at", Order::Asc).limit(BATCH))
-        .await?;
+    let pending = Query::new().eq("published", false).eq(outbox::ORIGIN_FIELD, inner.config.outbox_origin.clone());
+    let docs = inner.store.query(outbox::COLLECTION, pending.order_by("created_at", Order::Asc).limit(BATCH)).await?;
     let mut published = 0;
     for doc in docs {
         if inner.stopped() {

@@ -111,6 +111,8 @@ pub struct FirestoreStore {
     blobs: Arc<dyn BlobStore>,
     /// In-process write locks, by hash of document name.
     stripes: Arc<[tokio::sync::Mutex<()>]>,
+    /// Written into each outbox document (see [`outbox::ORIGIN_FIELD`]).
+    outbox_origin: Option<String>,
 }
 
 impl std::fmt::Debug for FirestoreStore {
@@ -173,7 +175,14 @@ impl FirestoreStore {
             endpoint,
             blobs,
             stripes: (0..LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            outbox_origin: None,
         })
+    }
+
+    /// Marks the outbox documents this store writes as `origin`'s, for a relay with that origin.
+    pub fn with_outbox_origin(mut self, origin: impl Into<String>) -> Self {
+        self.outbox_origin = Some(origin.into());
+        self
     }
 
     /// Takes the in-process locks of every document `batch` writes, in a fixed order.
@@ -364,7 +373,14 @@ impl FirestoreStore {
                     let absent = state.get(&name).is_none_or(Option::is_none);
                     if absent {
                         state.insert(name.clone(), Some(Current { version: 1, order: None }));
-                        finals.insert(name, Final::Written { version: 1, order: None, data: outbox::to_doc(message) });
+                        finals.insert(
+                            name,
+                            Final::Written {
+                                version: 1,
+                                order: None,
+                                data: outbox::to_doc(message, self.outbox_origin.as_deref()),
+                            },
+                        );
                     }
                     absent
                 }

@@ -15,9 +15,16 @@ use std::collections::BTreeMap;
 
 pub const COLLECTION: &str = "outbox";
 
-/// The outbox document of `message`, not yet published.
-pub fn to_doc(message: &Message) -> Value {
+/// Field of an outbox document: which publisher wrote it (a function's name). A relay with an
+/// origin relays only its own, so the relays of different functions never contend for one
+/// document; the instances of one function share theirs, and take over a dead one's.
+pub const ORIGIN_FIELD: &str = "origin";
+
+/// The outbox document of `message`, not yet published, written by `origin` (see
+/// [`ORIGIN_FIELD`]; `None`: relayed by relays without an origin).
+pub fn to_doc(message: &Message, origin: Option<&str>) -> Value {
     json!({
+        "origin": origin,
         "topic": message.topic,
         "key": message.key,
         "attributes": message.attributes,
@@ -54,12 +61,12 @@ mod tests {
             attributes: BTreeMap::from([("kind".to_owned(), "workflow_run".to_owned())]),
             data: vec![0, 1, 2, 255],
         };
-        let data = to_doc(&m);
+        let data = to_doc(&m, None);
         assert_eq!(data["published"], false);
         let doc = Doc { id: m.id.clone(), version: 1, data };
         assert_eq!(from_doc(&doc).expect("decode"), m);
         let keyless = Message { key: None, ..m };
-        let doc = Doc { id: keyless.id.clone(), version: 1, data: to_doc(&keyless) };
+        let doc = Doc { id: keyless.id.clone(), version: 1, data: to_doc(&keyless, None) };
         assert_eq!(from_doc(&doc).expect("decode"), keyless);
     }
 

@@ -232,6 +232,9 @@ pub mod blobs {
             ("empty", Vec::new()),
             ("small", b"hello".to_vec()),
             ("nested/deeper/noise", noise(300_000, 7)),
+            // Every character a key may have: escaped repository names put `%` in keys.
+            ("acme%2Fapi~CI~test", b"escaped".to_vec()),
+            ("a+b=c@d:e,f-g.h_i%25", b"alphabet".to_vec()),
             ("large", noise(6 * 1024 * 1024 + 5, 11)),
         ] {
             assert!(blobs.put("models", key, bytes.clone(), false).await.expect("put"));

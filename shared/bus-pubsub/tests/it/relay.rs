@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// What a document store without a bus of its own (Firestore) does with `WriteOp::Publish`.
 async fn write_like_a_document_store(store: &dyn Store, m: &aetherveil_store::Message) {
-    let batch = WriteBatch::new().create(outbox::COLLECTION, &m.id, outbox::to_doc(m));
+    let batch = WriteBatch::new().create(outbox::COLLECTION, &m.id, outbox::to_doc(m, None));
     store.commit(batch).await.expect("commit outbox document");
 }
 
@@ -77,5 +77,26 @@ async fn stats_count_what_waits_in_the_outbox() {
     let stats = h.bus.stats().await.expect("stats");
     let s = stats.iter().find(|s| s.subscription == "s").expect("stats of s");
     assert_eq!((s.topic.as_str(), s.backlog, s.retrying), ("t", 1, 0));
+    bus.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_with_an_origin_relays_only_its_own_documents() {
+    let mut c = config();
+    c.outbox_origin = Some("monitor".into());
+    let (h, bus, _store, _guard) = start(c).await;
+    let rec = Recorder::accepting();
+    h.bus.subscribe("s", "t", rec.clone()).expect("subscribe");
+    let (mine, theirs) = (message("mine", "t", None), message("theirs", "t", None));
+    for (m, origin) in [(&theirs, "logscan"), (&mine, "monitor")] {
+        let batch = WriteBatch::new().create(outbox::COLLECTION, &m.id, outbox::to_doc(m, Some(origin)));
+        h.store.commit(batch).await.expect("commit outbox document");
+    }
+    eventually("its own document relayed", || rec.seen().iter().any(|(id, _)| id == "mine")).await;
+    // Ten relay rounds later, the other function's document is still waiting for its relay.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(rec.seen().iter().all(|(id, _)| id != "theirs"), "{:?}", rec.seen());
+    let doc = h.store.get(outbox::COLLECTION, "theirs").await.expect("get").expect("outbox doc");
+    assert_eq!(doc.data["published"], json!(false), "{}", doc.data);
     bus.shutdown().await;
 }
