@@ -201,6 +201,9 @@ fn main() -> ExitCode {
                 if !config.github.token.is_empty() {
                     config.github.token = "<redacted>".into();
                 }
+                if !config.github.app_private_key.is_empty() {
+                    config.github.app_private_key = "<redacted>".into();
+                }
                 if !config.llm.api_key.is_empty() {
                     config.llm.api_key = "<redacted>".into();
                 }

@@ -43,6 +43,8 @@ pub struct Host {
     trainer: Trainer,
     gate: Gate,
     ado: Arc<aetherveil_ado::Ado>,
+    /// The client logscan and the healer share (a GitHub App's installation token is set on it).
+    github: aetherveil_github::GitHub,
 }
 
 impl Host {
@@ -121,7 +123,7 @@ impl Host {
         let reacting = Platform { store: reacting, ..platform.clone() };
         let monitor = Arc::new(Monitor::from_platform(&reacting).context("cannot configure the monitor")?);
         let gh = &platform.config.github;
-        if gh.token.is_empty() {
+        if gh.token.is_empty() && !gh.app() {
             tracing::warn!(
                 "github.token is not set: logscan cannot download job logs (diagnoses will say so) and the healer leaves failed runs alone"
             );
@@ -129,7 +131,8 @@ impl Host {
         let github = aetherveil_github::GitHub::new(aetherveil_github::Config::new(&gh.api_url, &gh.token))
             .context("cannot configure the GitHub client")?;
         let logscan = Arc::new(Logscan::new(reacting.store.clone(), github.clone(), LogscanConfig::default()));
-        let healer = Arc::new(Healer::new(reacting.store.clone(), github, healer_config(&platform.config.healer)));
+        let healer =
+            Arc::new(Healer::new(reacting.store.clone(), github.clone(), healer_config(&platform.config.healer)));
         let trainer = Trainer::new(reacting.store.clone());
         let gate = Gate::new(platform.store.clone(), gate_config(&platform.config));
         let ado = Arc::new(
@@ -148,7 +151,25 @@ impl Host {
             trainer,
             gate,
             ado,
+            github,
         })
+    }
+
+    /// With `github.app_*` set, buys the App installation's first token (start-up fails, saying
+    /// why, if GitHub refuses it) and keeps it fresh in the background.
+    async fn start_github_app(&self) -> anyhow::Result<()> {
+        let gh = &self.platform.config.github;
+        if !gh.app() {
+            return Ok(());
+        }
+        let credentials = aetherveil_github::AppCredentials::from_pem(gh.app_id, &gh.app_private_key)
+            .context("github.app_private_key")?;
+        let installations =
+            aetherveil_github::Installations::new(credentials, aetherveil_github::Config::new(&gh.api_url, ""));
+        Arc::new(installations).keep_fresh(self.github.clone(), gh.app_installation_id).await.with_context(|| {
+            format!("cannot get a token for GitHub App {} installation {}", gh.app_id, gh.app_installation_id)
+        })?;
+        Ok(())
     }
 
     /// Declares the indexes behind the platform's queries (idempotent).
@@ -286,6 +307,7 @@ impl Host {
     ) -> anyhow::Result<()> {
         let cfg = self.platform.config.clone();
         self.ensure_indexes().await?;
+        self.start_github_app().await?;
         // The JSON API and the web UI are the `api` function of the registry; this dashboard
         // handle runs the alert evaluator.
         let dashboard = self.dashboard(self.api());
@@ -311,6 +333,7 @@ impl Host {
     /// `aetherveil run-function`: one function, as its Cloud Run container runs it.
     pub async fn serve_function(self, target: &str, port: u16) -> anyhow::Result<()> {
         self.ensure_indexes().await?;
+        self.start_github_app().await?;
         let registry = self.registry();
         let known = registry.names().join(", ");
         let function = registry

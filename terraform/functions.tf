@@ -92,22 +92,23 @@ locals {
       AETHERVEIL_BUS_PROJECT      = var.project
       AETHERVEIL_BUS_MAX_ATTEMPTS = tostring(var.max_delivery_attempts)
       # Terraform owns the topics and subscriptions (PubsubConfig::manage_resources).
-      AETHERVEIL_BUS_MANAGE_RESOURCES = "false"
-      AETHERVEIL_BLOBS_BACKEND        = "gcs"
-      AETHERVEIL_BLOBS_BUCKET         = google_storage_bucket.blobs.name
-      AETHERVEIL_SERVER_DATA_DIR      = "/tmp/aetherveil"
-      AETHERVEIL_LOG_FORMAT           = "json"
-      AETHERVEIL_LOG_LEVEL            = var.log_level
-      AETHERVEIL_GITHUB_API_URL       = var.github_api_url
-      AETHERVEIL_GITHUB_APP_ID        = var.github_app_id
-      AETHERVEIL_HEALER_MODE          = var.healer_mode
-      AETHERVEIL_ADO_ENABLED          = tostring(var.ado_enabled)
-      AETHERVEIL_LLM_ENABLED          = tostring(var.llm_enabled)
-      AETHERVEIL_LLM_BASE_URL         = var.llm_base_url
-      AETHERVEIL_LLM_MODEL            = var.llm_model
+      AETHERVEIL_BUS_MANAGE_RESOURCES       = "false"
+      AETHERVEIL_BLOBS_BACKEND              = "gcs"
+      AETHERVEIL_BLOBS_BUCKET               = google_storage_bucket.blobs.name
+      AETHERVEIL_SERVER_DATA_DIR            = "/tmp/aetherveil"
+      AETHERVEIL_LOG_FORMAT                 = "json"
+      AETHERVEIL_LOG_LEVEL                  = var.log_level
+      AETHERVEIL_GITHUB_API_URL             = var.github_api_url
+      AETHERVEIL_GITHUB_APP_ID              = var.github_app_id
+      AETHERVEIL_GITHUB_APP_INSTALLATION_ID = var.github_app_installation_id
+      AETHERVEIL_HEALER_MODE                = var.healer_mode
+      AETHERVEIL_ADO_ENABLED                = tostring(var.ado_enabled)
+      AETHERVEIL_LLM_ENABLED                = tostring(var.llm_enabled)
+      AETHERVEIL_LLM_BASE_URL               = var.llm_base_url
+      AETHERVEIL_LLM_MODEL                  = var.llm_model
     } : k => v
-    # Unset rather than empty: the App id only with App auth, the LLM settings only when enabled.
-    if !(k == "AETHERVEIL_GITHUB_APP_ID" && var.github_auth != "app")
+    # Unset rather than empty: the App's ids only with App auth, the LLM settings only when enabled.
+    if !(contains(["AETHERVEIL_GITHUB_APP_ID", "AETHERVEIL_GITHUB_APP_INSTALLATION_ID"], k) && var.github_auth != "app")
     && !(contains(["AETHERVEIL_LLM_BASE_URL", "AETHERVEIL_LLM_MODEL"], k) && !var.llm_enabled)
   }
 

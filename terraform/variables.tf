@@ -168,6 +168,12 @@ variable "github_app_id" {
   default     = ""
 }
 
+variable "github_app_installation_id" {
+  description = "The GitHub App's installation the platform acts as (github_auth = \"app\"): the number at the end of the installation's settings URL."
+  type        = string
+  default     = ""
+}
+
 variable "healer_mode" {
   description = "healer.mode: observe, recommend or act."
   type        = string

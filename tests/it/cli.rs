@@ -65,6 +65,34 @@ fn a_bad_config_stops_start_up_and_names_the_culprit() {
 }
 
 #[test]
+fn a_github_app_that_cannot_get_a_token_stops_start_up_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shared/github/tests/fixtures/app-key.pem"),
+    )
+    .expect("the github crate's test key");
+    // Nothing listens on port 9: the token exchange fails, and the platform must not start
+    // without the credentials it was configured with.
+    let env = [
+        ("AETHERVEIL_WEBHOOK_SECRET", "s"),
+        ("AETHERVEIL_GITHUB_API_URL", "http://127.0.0.1:9"),
+        ("AETHERVEIL_GITHUB_APP_ID", "4242"),
+        ("AETHERVEIL_GITHUB_APP_PRIVATE_KEY", key.as_str()),
+        ("AETHERVEIL_GITHUB_APP_INSTALLATION_ID", "7"),
+    ];
+    let addr = crate::support::free_addr().to_string();
+    let out = run(&["serve", "--addr", &addr, "--data-dir", &dir.path().display().to_string()], &env);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot get a token for GitHub App 4242 installation 7"), "{err}");
+    assert!(!err.contains("PRIVATE KEY"), "the key never shows: {err}");
+    let out = run(&["config"], &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("app_installation_id = 7"), "{text}");
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+}
+
+#[test]
 fn config_prints_the_effective_configuration_without_secrets() {
     let out = run(&["config"], &[("AETHERVEIL_WEBHOOK_SECRET", "hunter2"), ("AETHERVEIL_BUS_MAX_ATTEMPTS", "4")]);
     assert!(out.status.success());

@@ -477,11 +477,6 @@ fn every_service_url_a_workflow_reads_is_set_by_terraform() {
     assert!(unset.is_empty(), "no HTTP function of terraform/functions.tf answers: {unset:?}");
 }
 
-/// Config keys the cloud shape sets that `shared/config` does not have yet (its start-up check
-/// refuses unknown `AETHERVEIL_*` variables). Each must be added to config.default.toml; this list
-/// then shrinks (the test fails while a listed key already exists).
-const PENDING_CONFIG_KEYS: &[&str] = &["AETHERVEIL_GITHUB_APP_ID", "AETHERVEIL_GITHUB_APP_PRIVATE_KEY"];
-
 /// `AETHERVEIL_<SECTION>_<KEY>` of every leaf of the documented defaults.
 fn config_env_names() -> BTreeSet<String> {
     fn walk(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
@@ -504,9 +499,6 @@ fn config_env_names() -> BTreeSet<String> {
 #[test]
 fn every_env_var_terraform_sets_is_a_config_key() {
     let known = config_env_names();
-    for pending in PENDING_CONFIG_KEYS {
-        assert!(!known.contains(*pending), "{pending} is a config key now: remove it from PENDING_CONFIG_KEYS");
-    }
     let tf = terraform();
     let locals = locals(&tf);
     let env_map = local(&locals, "common_env").to_string();
@@ -516,8 +508,7 @@ fn every_env_var_terraform_sets_is_a_config_key() {
         set.insert(string(field(secret, "env")));
     }
     assert!(set.contains("AETHERVEIL_STORE_BACKEND") && set.contains("AETHERVEIL_WEBHOOK_SECRET"), "{set:?}");
-    let unknown: Vec<_> =
-        set.iter().filter(|n| !known.contains(*n) && !PENDING_CONFIG_KEYS.contains(&n.as_str())).collect();
+    let unknown: Vec<_> = set.iter().filter(|n| !known.contains(*n)).collect();
     assert!(
         unknown.is_empty(),
         "terraform sets env vars that are no config key (start-up would refuse them): {unknown:?}"

@@ -352,6 +352,16 @@ impl std::fmt::Debug for WebhookConfig {
 pub struct GithubConfig {
     pub api_url: String,
     pub token: String,
+    pub app_id: u64,
+    pub app_private_key: String,
+    pub app_installation_id: u64,
+}
+
+impl GithubConfig {
+    /// Whether the platform acts as a GitHub App installation (rather than with `token`).
+    pub fn app(&self) -> bool {
+        self.app_id != 0
+    }
 }
 
 impl std::fmt::Debug for GithubConfig {
@@ -359,6 +369,9 @@ impl std::fmt::Debug for GithubConfig {
         f.debug_struct("GithubConfig")
             .field("api_url", &self.api_url)
             .field("token", &if self.token.is_empty() { "<unset>" } else { "<redacted>" })
+            .field("app_id", &self.app_id)
+            .field("app_private_key", &if self.app_private_key.is_empty() { "<unset>" } else { "<redacted>" })
+            .field("app_installation_id", &self.app_installation_id)
             .finish()
     }
 }
@@ -508,6 +521,19 @@ impl Config {
         let url = &self.github.api_url;
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < "http://x".len() {
             return Err(bad("github.api_url", "must be an http(s) URL such as https://api.github.com"));
+        }
+        let gh = &self.github;
+        let app_set = gh.app_id != 0 || !gh.app_private_key.is_empty() || gh.app_installation_id != 0;
+        if app_set {
+            if gh.app_id == 0 || gh.app_installation_id == 0 || gh.app_private_key.trim().is_empty() {
+                return Err(bad(
+                    "github.app_id",
+                    "a GitHub App needs github.app_id, github.app_private_key and github.app_installation_id together",
+                ));
+            }
+            if !gh.token.is_empty() {
+                return Err(bad("github.token", "set either github.token or the github.app_* keys, not both"));
+            }
         }
         let h = &self.healer;
         if h.max_attempts > 50 {
@@ -793,6 +819,16 @@ mod tests {
             (&[("AETHERVEIL_LOG_LEVEL", "loud")], "log.level"),
             (&[("AETHERVEIL_WEBHOOK_MAX_BODY_BYTES", "0")], "webhook.max_body_bytes"),
             (&[("AETHERVEIL_GITHUB_API_URL", "api.github.com")], "github.api_url"),
+            (&[("AETHERVEIL_GITHUB_APP_ID", "12")], "github.app_installation_id together"),
+            (
+                &[
+                    ("AETHERVEIL_GITHUB_APP_ID", "12"),
+                    ("AETHERVEIL_GITHUB_APP_PRIVATE_KEY", "pem"),
+                    ("AETHERVEIL_GITHUB_APP_INSTALLATION_ID", "34"),
+                    ("AETHERVEIL_GITHUB_TOKEN", "ghp_x"),
+                ],
+                "not both",
+            ),
             (&[("AETHERVEIL_GATE_DEFAULT_POLICY", "../etc/passwd")], "gate.default_policy"),
             (&[("AETHERVEIL_GATE_MAX_REPORT_BYTES", "0")], "gate.max_report_bytes"),
         ];

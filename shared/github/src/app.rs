@@ -16,6 +16,8 @@ use tokio::sync::Mutex;
 
 /// A token is replaced this long before it expires.
 const REFRESH_MARGIN: Duration = Duration::minutes(5);
+/// The shortest wait between two refreshes (and the wait after a failed one).
+const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// An App's id and private key. The key never appears in `Debug` output or logs.
 pub struct AppCredentials {
@@ -105,13 +107,50 @@ impl Installations {
                 return Ok(client.clone());
             }
         }
-        let app = GitHub::new(Config { token: self.credentials.jwt(now)?, ..self.config.clone() })?;
+        let token = self.access_token(installation_id).await?;
+        let client = GitHub::new(Config { token: token.token, ..self.config.clone() })?;
+        cache.insert(installation_id, (client.clone(), token.expires_at));
+        Ok(client)
+    }
+
+    /// Keeps `github` acting as installation `installation_id`, for a process whose functions
+    /// share one client (an App installed once, on one organisation): sets a token now (an error
+    /// if GitHub refuses it), then a new one five minutes before each expires, in the background.
+    /// A refresh that fails is tried again every 30 seconds, and said in the log.
+    pub async fn keep_fresh(
+        self: std::sync::Arc<Self>,
+        github: GitHub,
+        installation_id: u64,
+    ) -> Result<tokio::task::JoinHandle<()>, Error> {
+        let mut expires_at = self.set_token(&github, installation_id).await?;
+        Ok(tokio::spawn(async move {
+            loop {
+                let due = (expires_at - REFRESH_MARGIN - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(due.max(RETRY_EVERY)).await;
+                match self.set_token(&github, installation_id).await {
+                    Ok(next) => expires_at = next,
+                    Err(e) => {
+                        tracing::warn!(installation_id, error = %e, "cannot refresh the github app installation token; trying again");
+                        expires_at = Utc::now() + REFRESH_MARGIN;
+                    }
+                }
+            }
+        }))
+    }
+
+    async fn set_token(&self, github: &GitHub, installation_id: u64) -> Result<DateTime<Utc>, Error> {
+        let token = self.access_token(installation_id).await?;
+        github.set_token(&token.token)?;
+        Ok(token.expires_at)
+    }
+
+    /// A new installation token, bought with the App's JWT.
+    async fn access_token(&self, installation_id: u64) -> Result<AccessToken, Error> {
+        let app = GitHub::new(Config { token: self.credentials.jwt(Utc::now())?, ..self.config.clone() })?;
         let url = reqwest::Url::parse(&format!("{}/app/installations/{installation_id}/access_tokens", app.base_url()))
             .map_err(|e| Error::InvalidConfig(format!("cannot build a request url: {e}")))?;
         let token: AccessToken = app.send_json(Method::POST, url, &serde_json::json!({})).await?;
-        let client = GitHub::new(Config { token: token.token, ..self.config.clone() })?;
         tracing::info!(installation_id, expires_at = %token.expires_at, "github app installation token obtained");
-        cache.insert(installation_id, (client.clone(), token.expires_at));
-        Ok(client)
+        Ok(token)
     }
 }

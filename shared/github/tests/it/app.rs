@@ -91,3 +91,27 @@ async fn a_refused_token_exchange_is_an_error_not_a_panic() {
     let err = apps.client(9).await.expect_err("refused");
     assert!(matches!(err, Error::Unauthorized), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_shared_client_is_kept_acting_as_the_installation() {
+    let server = FakeGitHub::start().await.expect("fake");
+    let apps = std::sync::Arc::new(installations(&server));
+    let gh = aetherveil_github::GitHub::new(Config::new(&server.base_url, "")).expect("client");
+    assert!(!gh.has_credentials());
+    let refresher = apps.clone().keep_fresh(gh.clone(), 7).await.expect("a first token");
+    assert!(gh.has_credentials());
+    gh.get_run(REPO, RUN_ID).await.expect("a call with the installation token");
+    let calls = server.requests_to(Method::GET, &format!("/repos/{REPO}/actions/runs/{RUN_ID}"));
+    assert!(calls.iter().all(|c| c.header("authorization").is_some_and(|a| a.starts_with("Bearer ghs_7_"))));
+    refresher.abort();
+
+    // GitHub refuses the App: start-up gets the error, not a client without credentials.
+    let mut config = Config::new(&server.base_url, "");
+    config.max_retries = 0;
+    let refused = std::sync::Arc::new(Installations::new(credentials(), config));
+    server.fault(crate::server::Fault::new(Method::POST, "/app/installations/9/access_tokens", 401));
+    let other = aetherveil_github::GitHub::new(Config::new(&server.base_url, "")).expect("client");
+    let err = refused.keep_fresh(other.clone(), 9).await.expect_err("refused");
+    assert!(matches!(err, Error::Unauthorized), "{err:?}");
+    assert!(!other.has_credentials());
+}
