@@ -390,12 +390,11 @@ impl Healer {
     }
 
     /// Whether a test failure on the default branch came back: its signature failed on an earlier
-    /// run of the branch, and the job passed there since, at the first attempt of a run created
-    /// after that failure: a late run of an older commit, or a rerun of one (the healer's own),
-    /// does not count. The default branch is expected green, and a
-    /// breakage there fails every run until it is fixed; a test that fails, passes, then fails
-    /// the same way is flaky (Trunk flags tests that flip on protected branches). Pull request
-    /// branches are left out: their author may break, fix and break the same test again.
+    /// run of the branch, and the job passed there since (see [`Self::passed_since`]). The default
+    /// branch is expected green, and a breakage there fails every run until it is fixed; a test
+    /// that fails, passes, then fails the same way is flaky (Trunk flags tests that flip on
+    /// protected branches). Pull request branches are left out: their author may break, fix and
+    /// break the same test again.
     async fn recurred_after_passing(
         &self,
         run: &RunRecord,

@@ -7,3 +7,4 @@ mod priors;
 mod recurrence;
 mod shell;
 mod signature;
+mod support;

@@ -2,12 +2,11 @@
 //! GitHub that speaks the REST shapes the healer calls (runs, jobs, rerun-failed-jobs, issues).
 
 use aetherveil_bus::{Delivery, Message};
-use aetherveil_github::{Config, GitHub};
-use aetherveil_healer::names::{BUDGETS, PLAN_STEPS, TOPIC_PLAN_STEPS, mode_id};
+use aetherveil_healer::Handled;
+use aetherveil_healer::names::{BUDGETS, PLAN_STEPS, TOPIC_PLAN_STEPS};
 use aetherveil_healer::plan_step::StepState;
-use aetherveil_healer::{Handled, Healer, HealerConfig};
 use aetherveil_models::names;
-use aetherveil_store::{SqliteStore, Store, Synchronous};
+use aetherveil_store::Store;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -80,24 +79,11 @@ fn fake_github(event: &'static str) -> (Router, Shared) {
     (router, shared)
 }
 
-struct Env {
-    healer: Healer,
-    store: Arc<dyn Store>,
-    github: Shared,
-    _dir: tempfile::TempDir,
-}
+type Env = crate::support::Env<Shared>;
 
 async fn env(event: &'static str, mode: &str) -> Env {
     let (router, github) = fake_github(event);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path().join("db.sqlite"), Synchronous::Normal).expect("open"));
-    store.put(names::CONFIG, &mode_id("acme/app"), json!({"mode": mode})).await.expect("mode");
-    let client = GitHub::new(Config::new(format!("http://{addr}"), "test-token")).expect("client");
-    Env { healer: Healer::new(store.clone(), client, HealerConfig::default()), store, github, _dir: dir }
+    crate::support::env(router, github, mode).await
 }
 
 fn step_message(plan: &str, order: u32, run_id: u64, action: &str, operation: &str) -> Delivery {

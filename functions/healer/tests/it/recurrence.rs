@@ -5,11 +5,9 @@
 //! the REST shapes the healer calls.
 
 use aetherveil_bus::{Delivery, Message};
-use aetherveil_github::{Config, GitHub};
-use aetherveil_healer::names::{DECISIONS, SIGNATURES, mode_id};
-use aetherveil_healer::{Handled, Healer, HealerConfig};
+use aetherveil_healer::Handled;
+use aetherveil_healer::names::{DECISIONS, SIGNATURES};
 use aetherveil_models::names;
-use aetherveil_store::{SqliteStore, Store, Synchronous};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -85,26 +83,11 @@ fn fake_github() -> (Router, Shared) {
     (router, shared)
 }
 
-struct Env {
-    healer: Healer,
-    store: Arc<dyn Store>,
-    github: Shared,
-    _dir: tempfile::TempDir,
-}
+type Env = crate::support::Env<Shared>;
 
 async fn env() -> Env {
     let (router, github) = fake_github();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path().join("db.sqlite"), Synchronous::Normal).expect("open"));
-    store.put(names::CONFIG, &mode_id("acme/app"), json!({"mode": "act"})).await.expect("mode");
-    let client = GitHub::new(Config::new(format!("http://{addr}"), "test-token")).expect("client");
-    let healer = Healer::new(store.clone(), client, HealerConfig::default());
-    healer.ensure_indexes().await.expect("indexes");
-    Env { healer, store, github, _dir: dir }
+    crate::support::env(router, github, "act").await
 }
 
 /// Run `id` on `branch` failed at `at` in its `test` job with the same assertion as ever, which the
