@@ -47,9 +47,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// How long shutdown waits for the deliveries in flight and the relay round before it stops
-/// without them (their messages are not acknowledged, so Pub/Sub delivers them again).
-const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 /// How long a publish waits for the subscriptions of its topic that are still being set up, so
 /// a message published right after `subscribe` returns is not missed by it.
 const PROVISION_WAIT: Duration = Duration::from_secs(30);
@@ -471,24 +468,7 @@ impl Bus for PubsubBus {
 
     async fn shutdown(&self) {
         self.inner.stop.send_replace(true);
-        let mut tasks = match self.inner.tasks.lock() {
-            Ok(mut t) => std::mem::take(&mut *t),
-            Err(_) => return,
-        };
-        let drain = async {
-            while let Some(res) = tasks.join_next().await {
-                if let Err(e) = res {
-                    tracing::error!(error = %e, "pub/sub bus task ended abnormally");
-                }
-            }
-        };
-        if tokio::time::timeout(SHUTDOWN_WAIT, drain).await.is_err() {
-            tracing::warn!(
-                wait_secs = SHUTDOWN_WAIT.as_secs(),
-                "deliveries still in flight at shutdown; pub/sub delivers them again"
-            );
-            tasks.abort_all();
-        }
+        aetherveil_bus::stop_tasks(&self.inner.tasks, "pub/sub delivers them again").await;
         let publishers: Vec<Publisher> = match self.inner.publishers.lock() {
             Ok(p) => p.values().cloned().collect(),
             Err(_) => Vec::new(),

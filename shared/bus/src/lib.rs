@@ -16,8 +16,35 @@ pub use aetherveil_store::Message;
 pub use local::{LocalBus, RetryPolicy, SubscriptionStats};
 
 use async_trait::async_trait;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use thiserror::Error;
+use tokio::task::JoinSet;
+
+/// How long [`Bus::shutdown`] waits for the deliveries in flight (a handler may be waiting out
+/// GitHub's rate limit) before it stops without them.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+/// What a backend's `shutdown` does with its tasks: takes them, waits up to [`SHUTDOWN_WAIT`] for
+/// them to end (logging any that ended abnormally), then aborts the rest. Their deliveries are
+/// not acknowledged, so `redelivery` (logged) says when they come again.
+pub async fn stop_tasks(tasks: &Mutex<JoinSet<()>>, redelivery: &str) {
+    let mut tasks = match tasks.lock() {
+        Ok(mut t) => std::mem::take(&mut *t),
+        Err(_) => return,
+    };
+    let drain = async {
+        while let Some(res) = tasks.join_next().await {
+            if let Err(e) = res {
+                tracing::error!(error = %e, "bus task ended abnormally");
+            }
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_WAIT, drain).await.is_err() {
+        tracing::warn!(wait_secs = SHUTDOWN_WAIT.as_secs(), "deliveries still in flight at shutdown; {redelivery}");
+        tasks.abort_all();
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum BusError {

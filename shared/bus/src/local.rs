@@ -20,10 +20,6 @@ const BATCH: usize = 256;
 const GATHER: Duration = Duration::from_millis(5);
 /// Due retries taken per round.
 const RETRY_BATCH: usize = 64;
-/// How long shutdown waits for the deliveries in flight (a handler may be waiting out GitHub's
-/// rate limit) before it stops without them.
-const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
-
 /// Retry with exponential backoff: attempt n waits `initial * 2^(n-1)`, capped at `max`.
 /// After `max_attempts` deliveries the message is dead-lettered.
 #[derive(Debug, Clone, Copy)]
@@ -152,25 +148,9 @@ impl Bus for LocalBus {
 
     async fn shutdown(&self) {
         self.inner.stop.send_replace(true);
-        let mut tasks = match self.inner.tasks.lock() {
-            Ok(mut t) => std::mem::take(&mut *t),
-            Err(_) => return,
-        };
-        let drain = async {
-            while let Some(res) = tasks.join_next().await {
-                if let Err(e) = res {
-                    tracing::error!(error = %e, "bus task ended abnormally");
-                }
-            }
-        };
-        if tokio::time::timeout(SHUTDOWN_WAIT, drain).await.is_err() {
-            // Their rounds are not acknowledged, so those messages are delivered again after the
-            // restart, as after a crash.
-            tracing::warn!(
-                wait_secs = SHUTDOWN_WAIT.as_secs(),
-                "deliveries still in flight at shutdown; they will be delivered again after a restart"
-            );
-        }
+        // Unfinished rounds move no cursor: their messages come again after a restart, as after
+        // a crash.
+        crate::stop_tasks(&self.inner.tasks, "they will be delivered again after a restart").await;
     }
 }
 

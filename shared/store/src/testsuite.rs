@@ -211,7 +211,8 @@ pub mod blobs {
     use crate::blob::BlobStore;
     use std::sync::Arc;
 
-    fn noise(n: usize, mut x: u64) -> Vec<u8> {
+    /// `n` bytes of xorshift noise from seed `x`: incompressible, reproducible content.
+    pub fn noise(n: usize, mut x: u64) -> Vec<u8> {
         (0..n)
             .map(|_| {
                 x ^= x << 13;

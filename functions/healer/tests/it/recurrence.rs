@@ -65,11 +65,7 @@ fn fake_github() -> (Router, Shared) {
                 Json(Value::Array(s.lock().expect("lock").issues.clone()))
             })
                 .post(|State(s): State<Shared>, Json(body): Json<Value>| async move {
-                    let mut gh = s.lock().expect("lock");
-                    let number = gh.issues.len() as u64 + 1;
-                    let issue = json!({"id": number, "number": number, "title": body["title"], "body": body["body"],
-                                       "state": "open", "labels": []});
-                    gh.issues.push(issue.clone());
+                    let issue = crate::support::open_issue(&mut s.lock().expect("lock").issues, &body);
                     (axum::http::StatusCode::CREATED, Json(issue))
                 }),
         )

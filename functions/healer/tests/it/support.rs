@@ -6,8 +6,17 @@ use aetherveil_healer::names::mode_id;
 use aetherveil_healer::{Healer, HealerConfig};
 use aetherveil_models::names;
 use aetherveil_store::{SqliteStore, Store, Synchronous};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
+
+/// What `POST /repos/{repo}/issues` does: the issue `body` asks for, opened as the next number.
+pub fn open_issue(issues: &mut Vec<Value>, body: &Value) -> Value {
+    let number = issues.len() as u64 + 1;
+    let issue = json!({"id": number, "number": number, "title": body["title"], "body": body["body"],
+                       "state": "open", "labels": []});
+    issues.push(issue.clone());
+    issue
+}
 
 /// A healer, its store, and the state of the GitHub it calls.
 pub struct Env<G> {

@@ -5,18 +5,8 @@ use crate::{TestBucket, gcs_store};
 use aetherveil_blobs_gcs::{GcsBlobStore, GcsConfig, Retries};
 use aetherveil_store::StoreError;
 use aetherveil_store::blob::BlobStore;
+use aetherveil_store::testsuite::blobs::noise;
 use std::time::Duration;
-
-fn noise(n: usize, mut x: u64) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// fake-gcs-server does not check the CRC32C an upload declares (it stores the object and
 /// reports the checksum of what it received); the client compares that report with the checksum
