@@ -16,7 +16,7 @@ use aetherveil_store::blob::{BlobStore, FsBlobStore};
 use aetherveil_store::{SqliteStore, Store};
 use aetherveil_store_firestore::{FirestoreConfig, FirestoreStore};
 use aetherveil_trainer::Trainer;
-use aetherveil_webhook::Webhook;
+use aetherveil_webhook::{Normalizer, Webhook};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -190,8 +190,10 @@ impl Host {
         let p = &self.platform;
         let webhook = Arc::new(Webhook::from_platform(p, &self.secret));
         let journal = Arc::new(Journal { store: self.reacting.clone(), metrics: p.metrics.clone() });
+        let normalizer = Arc::new(Normalizer::new(self.reacting.clone(), p.metrics.clone()));
         let registry = Registry::new()
             .http("webhook", webhook.router())
+            .event(aetherveil_webhook::NORMALIZE_SUBSCRIPTION, names::TOPIC_WEBHOOK_INTAKE, normalizer)
             .event("journal", names::TOPIC_PIPELINE_EVENTS, journal)
             .event(aetherveil_monitor::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.monitor.clone())
             .event(aetherveil_logscan::SUBSCRIPTION, names::TOPIC_PIPELINE_EVENTS, self.logscan.clone())

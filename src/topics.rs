@@ -7,6 +7,8 @@
 pub const TOPICS: &[&str] = &[
     // webhook: normalized GitHub events.
     aetherveil_models::names::TOPIC_PIPELINE_EVENTS,
+    // webhook: acknowledged deliveries, queued for its normalizer.
+    aetherveil_models::names::TOPIC_WEBHOOK_INTAKE,
     // logscan: one message per diagnosis.
     aetherveil_logscan::names::TOPIC_DIAGNOSES,
     // monitor: anomaly episodes opened and closed.

@@ -14,6 +14,7 @@ locals {
   # Pub/Sub topic ids are the code's topic names; each has a dead-letter topic `<topic>-dead-letter`.
   topics = {
     pipeline-events     = "Normalized GitHub events, published by the webhook function."
+    webhook-intake      = "Acknowledged deliveries, queued by the webhook for webhook-normalize."
     diagnoses           = "One message per diagnosis, published by logscan."
     anomalies           = "Anomaly episodes opened and closed, published by the monitor."
     gate-verdicts       = "One message per recorded gate verdict."
@@ -21,7 +22,8 @@ locals {
   }
 
   all_functions = {
-    webhook             = { kind = "http", topic = "", publishes = ["pipeline-events"], blobs = true, github = false, timeout = 60 }
+    webhook             = { kind = "http", topic = "", publishes = ["webhook-intake", "pipeline-events"], blobs = true, github = false, timeout = 60 }
+    webhook-normalize   = { kind = "event", topic = "webhook-intake", publishes = ["pipeline-events"], blobs = true, github = false, timeout = 60 }
     journal             = { kind = "event", topic = "pipeline-events", publishes = [], blobs = false, github = false, timeout = 60 }
     monitor             = { kind = "event", topic = "pipeline-events", publishes = ["anomalies"], blobs = false, github = false, timeout = 60 }
     logscan             = { kind = "event", topic = "pipeline-events", publishes = ["diagnoses"], blobs = true, github = true, timeout = 600 }

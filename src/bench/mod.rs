@@ -65,6 +65,22 @@ pub enum PeerMode {
     Required,
 }
 
+/// `webhook.intake` of the measured server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Intake {
+    Inline,
+    Queued,
+}
+
+impl Intake {
+    fn as_str(self) -> &'static str {
+        match self {
+            Intake::Inline => "inline",
+            Intake::Queued => "queued",
+        }
+    }
+}
+
 /// Which `workflow_run` body to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Payload {
@@ -115,6 +131,11 @@ pub struct WebhookBenchArgs {
     /// Body shape: compact (~7 KB) or full (~19 KB, every field of GitHub's documented example).
     #[arg(long, value_enum, default_value_t = Payload::Compact)]
     pub payload: Payload,
+
+    /// The server's `webhook.intake`: inline (the default: records and event in the acknowledging
+    /// commit) or queued (raw body and a queued record; the normalizer does the rest after).
+    #[arg(long, value_enum, default_value_t = Intake::Inline)]
+    pub intake: Intake,
 
     /// Run the Python peer (functions-framework on gunicorn) side by side.
     #[arg(long, value_enum, default_value_t = PeerMode::Auto)]
@@ -291,6 +312,7 @@ struct Env {
     base: PathBuf,
     secret: String,
     bodies: Arc<Bodies>,
+    intake: Intake,
 }
 
 async fn run(args: WebhookBenchArgs) -> anyhow::Result<()> {
@@ -322,7 +344,7 @@ async fn run(args: WebhookBenchArgs) -> anyhow::Result<()> {
         }
         None => Bodies::unique(detail, secret.as_bytes())?,
     };
-    let env = Env { base, secret, bodies: Arc::new(bodies) };
+    let env = Env { base, secret, bodies: Arc::new(bodies), intake: args.intake };
 
     // Find out about the peer first, so `--peer required` fails before a minute of measuring.
     let peer_dir = match args.peer {
@@ -426,7 +448,7 @@ fn spawn_ours(server_bin: &Path, env: &Env, dir: &TempDir) -> anyhow::Result<Pro
         "aetherveil serve",
         server_bin,
         &args,
-        &[("AETHERVEIL_WEBHOOK_SECRET", env.secret.as_str())],
+        &[("AETHERVEIL_WEBHOOK_SECRET", env.secret.as_str()), ("AETHERVEIL_WEBHOOK_INTAKE", env.intake.as_str())],
         None,
         loopback(port),
         dir.path().join("server.log"),
@@ -789,6 +811,7 @@ impl Report<'_> {
                 "rate_connections": a.rate_connections,
                 "cold_starts": a.cold_starts,
                 "payload": format!("{:?}", a.payload).to_lowercase(),
+                "intake": a.intake.as_str(),
                 "bodies": match self.env.bodies.pool_size() {
                     Some(n) => json!({ "mode": "pool", "pool_size": n }),
                     None => json!({ "mode": "unique", "note": "every delivery a new run state, signed per request" }),
@@ -843,8 +866,9 @@ impl Report<'_> {
         );
         push_line!(
             s,
-            "data dir on {}; load generator in-process on the same CPUs",
-            m["data_dir_filesystem"].as_str().unwrap_or("?")
+            "data dir on {}; load generator in-process on the same CPUs; webhook.intake = {}",
+            m["data_dir_filesystem"].as_str().unwrap_or("?"),
+            a.intake.as_str(),
         );
         let (min, mean, max) = self.env.bodies.sizes;
         let mode = match self.env.bodies.pool_size() {

@@ -2,7 +2,7 @@
 //! present after a restart, exactly once, and its event must reach the consumers' side exactly
 //! once.
 
-use crate::support::{Server, get_json, post};
+use crate::support::{Server, get_json, post, settled_delivery};
 use aetherveil::fixtures;
 use aetherveil_models::names;
 use aetherveil_store::{Query, SqliteStore, Store, Synchronous};
@@ -17,8 +17,20 @@ const KILL_AFTER_ACKS: u64 = 300;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_deliveries_survive_kill_9_exactly_once() {
+    survives_kill_9("inline").await;
+}
+
+/// Queued: a kill between the acknowledging commit and the normalizer's leaves the delivery
+/// queued; after the restart the normalizer finishes it, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_deliveries_survive_kill_9_and_are_normalized_exactly_once() {
+    survives_kill_9("queued").await;
+}
+
+async fn survives_kill_9(intake: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = Server::start(dir.path());
+    let env = [("AETHERVEIL_WEBHOOK_INTAKE", intake)];
+    let mut server = Server::start_with(dir.path(), &env);
     let base = server.url("");
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let acks = Arc::new(AtomicU64::new(0));
@@ -73,10 +85,10 @@ async fn acknowledged_deliveries_survive_kill_9_exactly_once() {
     let acked = acked.lock().expect("lock").clone();
     eprintln!("acknowledged before kill -9: {}", acked.len());
 
-    let server = Server::start(dir.path());
+    let server = Server::start_with(dir.path(), &env);
     let client = reqwest::Client::new();
     for id in &acked {
-        let (status, doc) = get_json(&client, &server.url(&format!("/api/v1/deliveries/{id}"))).await;
+        let (status, doc) = settled_delivery(&client, &server, id).await;
         assert_eq!(status, 200, "acknowledged delivery {id} lost");
         assert_eq!(doc["outcome"], "processed");
         assert_eq!(doc["redeliveries"], 0);

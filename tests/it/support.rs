@@ -134,6 +134,20 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// A delivery's record once the normalizer is done with it (`webhook.intake = "queued"`: until
+/// then its outcome is `queued`). Gives up after ten seconds and returns what it last read.
+pub async fn settled_delivery(client: &reqwest::Client, server: &Server, id: &str) -> (u16, serde_json::Value) {
+    let url = server.url(&format!("/api/v1/deliveries/{id}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, doc) = get_json(client, &url).await;
+        if (status == 200 && doc["outcome"] != "queued") || Instant::now() > deadline {
+            return (status, doc);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The simulator (bound, not yet playing) and the platform, wired to each other: the simulator
 /// delivers webhooks to the platform, the platform calls the simulator's REST API with a token.
 /// `env` adds to (or overrides) the platform's environment.

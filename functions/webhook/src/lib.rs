@@ -16,15 +16,22 @@
 //!
 //! Unauthenticated input is never written to the store, so it cannot fill the disk; it is
 //! counted in `aetherveil_webhook_outcomes_total{outcome="rejected",reason=...}` and logged.
+//!
+//! With `webhook.intake = "queued"` the acknowledging commit holds only the raw body, the record
+//! with outcome `queued` and a message on `webhook-intake`; a valid delivery is answered `200
+//! queued` (`202` for an unhandled event type), and the [`Normalizer`] records the outcome in the
+//! table above, the records and the event in one commit after. The syntax of the JSON is still
+//! checked before the answer, so a broken body still gets its 400.
 
 mod normalize;
+mod normalizer;
 pub mod signature;
 
 use aetherveil_models::github::EventType;
 use aetherveil_models::{DeliveryId, Outcome, RejectReason, names};
 use aetherveil_runtime::metrics::{Counter, Histogram};
 use aetherveil_runtime::{Metrics, Platform};
-use aetherveil_store::{Message, Store, StoreError, WriteBatch};
+use aetherveil_store::{Message, Precondition, Store, StoreError, WriteBatch};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -33,12 +40,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::json;
+use serde_json::{Value, json};
 use signature::Secret;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use normalize::{Normalized, normalize};
+pub use aetherveil_config::WebhookIntake as Intake;
+pub use normalize::{Normalized, normalize, ordering_key};
+pub use normalizer::{Normalizer, SUBSCRIPTION as NORMALIZE_SUBSCRIPTION};
 
 /// The path GitHub is configured to deliver to.
 pub const PATH: &str = "/webhook/github";
@@ -48,6 +57,7 @@ pub struct Webhook {
     max_body_bytes: usize,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
+    intake: Intake,
 }
 
 /// What the handler answers, before it becomes an HTTP response.
@@ -83,13 +93,21 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 impl Webhook {
+    /// A webhook that works inline; see [`Webhook::with_intake`].
     pub fn new(secret: &[u8], max_body_bytes: usize, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
-        Self { secret: Secret::new(secret), max_body_bytes, store, metrics }
+        Self { secret: Secret::new(secret), max_body_bytes, store, metrics, intake: Intake::Inline }
     }
 
+    /// With [`Intake::Queued`], a [`Normalizer`] must read `webhook-intake`.
+    pub fn with_intake(self, intake: Intake) -> Self {
+        Self { intake, ..self }
+    }
+
+    /// The webhook as `webhook.*` configures it.
     pub fn from_platform(platform: &Platform, secret: &[u8]) -> Self {
         let max = usize::try_from(platform.config.webhook.max_body_bytes).unwrap_or(usize::MAX);
         Self::new(secret, max, platform.store.clone(), platform.metrics.clone())
+            .with_intake(platform.config.webhook.intake)
     }
 
     /// The router mounting `POST /webhook/github`.
@@ -160,75 +178,69 @@ impl Webhook {
             ));
         }
         let event_type = EventType::from_header(event);
-        let received_at = Utc::now();
-        let normalized = match normalize(event_type, event, &delivery_id, received_at, &body) {
-            Ok(n) => n,
-            Err(e) => {
-                return Ok(Reply::rejected(
-                    StatusCode::BAD_REQUEST,
-                    RejectReason::MalformedJson,
-                    format!("invalid JSON: {e}"),
-                ));
-            }
+        let invalid = |e: serde_json::Error| {
+            Reply::rejected(StatusCode::BAD_REQUEST, RejectReason::MalformedJson, format!("invalid JSON: {e}"))
         };
-        self.persist(event, delivery_id, received_at, body, normalized).await
+        let arrival = Arrival::new(delivery_id.as_str(), event, Utc::now(), body.len());
+        match self.intake {
+            Intake::Queued => match ordering_key(event_type, &body) {
+                Ok(key) => self.enqueue(arrival, body, key).await,
+                Err(e) => Ok(invalid(e)),
+            },
+            Intake::Inline => match normalize(event_type, event, &delivery_id, arrival.received_at, &body) {
+                Ok(n) => self.persist(arrival, body, n).await,
+                Err(e) => Ok(invalid(e)),
+            },
+        }
     }
 
-    async fn persist(
-        &self,
-        event: &str,
-        delivery_id: DeliveryId,
-        received_at: DateTime<Utc>,
-        body: Bytes,
-        n: Normalized,
-    ) -> Result<Reply, StoreError> {
-        let (outcome, code) = match &n.ignored {
-            Some(_) => (Outcome::Ignored { event: event.to_owned() }, StatusCode::ACCEPTED),
-            None => (Outcome::Processed, StatusCode::OK),
+    /// `webhook.intake = "inline"`: the delivery, its records and its event in one commit.
+    async fn persist(&self, arrival: Arrival<'_>, body: Bytes, n: Normalized) -> Result<Reply, StoreError> {
+        let (batch, outcome) = normalized_batch(&arrival, n, Precondition::Absent, None);
+        let status = match outcome {
+            Outcome::Ignored { .. } => StatusCode::ACCEPTED,
+            _ => StatusCode::OK,
         };
-        let id = delivery_id.as_str();
-        // The raw body and the event are keyed by arrival time, then delivery id: their keys grow
-        // monotonically, so they append to their indexes instead of touching a random page each.
-        let arrival = format!("{:016x}-{id}", received_at.timestamp_nanos_opt().unwrap_or_default());
-        let message_id = n.event.as_ref().map(|_| format!("gh-{arrival}"));
-        let delivery_doc = json!({
-            "delivery_id": id,
-            "event": event,
-            "action": n.action,
-            "repo": n.repo,
-            "received_at": received_at,
-            "body_bytes": body.len(),
-            "outcome": outcome.label(),
-            "ignored_reason": n.ignored,
-            "raw_key": arrival,
-            "message_id": message_id,
-            "redeliveries": 0,
-        });
-        let mut batch = WriteBatch::new().create(names::DELIVERIES, id, delivery_doc).blob(
-            names::RAW_DELIVERIES_BLOBS,
-            &arrival,
-            body.to_vec(),
-        );
-        for (collection, doc_id, data, order) in n.records {
-            batch = batch.put_if_newer(collection, &doc_id, data, order);
-        }
-        if let (Some(event_data), Some(message_id)) = (n.event, message_id) {
-            batch = batch.publish(Message {
-                id: message_id,
-                topic: names::TOPIC_PIPELINE_EVENTS.to_owned(),
-                key: n.ordering_key,
-                attributes: [
-                    ("delivery_id".to_owned(), id.to_owned()),
-                    ("event".to_owned(), event.to_owned()),
-                    ("kind".to_owned(), n.kind.to_owned()),
-                ]
-                .into_iter()
-                .collect(),
-                data: event_data,
-            });
-        }
+        let batch = batch.blob(names::RAW_DELIVERIES_BLOBS, &arrival.raw_key, body.to_vec());
+        self.commit_delivery(arrival.id, batch, status, outcome).await
+    }
+
+    /// `webhook.intake = "queued"`: the delivery's record (outcome `queued`), its raw body and a
+    /// message for the [`Normalizer`] in one small commit.
+    async fn enqueue(&self, arrival: Arrival<'_>, body: Bytes, key: Option<String>) -> Result<Reply, StoreError> {
+        let doc = arrival.record(&Outcome::Queued);
+        let message = Message {
+            id: format!("in-{}", arrival.raw_key),
+            topic: names::TOPIC_WEBHOOK_INTAKE.to_owned(),
+            key,
+            attributes: [
+                ("delivery_id".to_owned(), arrival.id.to_owned()),
+                ("event".to_owned(), arrival.event.to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+            data: Vec::new(),
+        };
+        let batch = WriteBatch::new()
+            .create(names::DELIVERIES, arrival.id, doc)
+            .blob(names::RAW_DELIVERIES_BLOBS, &arrival.raw_key, body.to_vec())
+            .publish(message);
+        // The answer GitHub shows: 202 for an event type we do not handle, as inline.
+        let status =
+            if EventType::from_header(arrival.event).is_some() { StatusCode::OK } else { StatusCode::ACCEPTED };
+        self.commit_delivery(arrival.id, batch, status, Outcome::Queued).await
+    }
+
+    /// Commits a fresh delivery's batch; a delivery id already stored is a redelivery.
+    async fn commit_delivery(
+        &self,
+        id: &str,
+        batch: WriteBatch,
+        status: StatusCode,
+        outcome: Outcome,
+    ) -> Result<Reply, StoreError> {
         match self.store.commit(batch).await {
-            Ok(_) => Ok(Reply { status: code, outcome, delivery_id: Some(id.to_owned()), detail: None }),
+            Ok(_) => Ok(Reply { status, outcome, delivery_id: Some(id.to_owned()), detail: None }),
             Err(StoreError::Conflict { .. }) => {
                 self.count_redelivery(id).await;
                 Ok(Reply {
@@ -280,6 +292,84 @@ impl Webhook {
             );
         }
     }
+}
+
+/// One verified delivery, as its stored record names it.
+struct Arrival<'a> {
+    id: &'a str,
+    event: &'a str,
+    received_at: DateTime<Utc>,
+    body_bytes: usize,
+    /// The raw body's key: arrival time, then delivery id. Keys grow monotonically, so the raw
+    /// bodies and events append to their indexes instead of touching a random page each.
+    raw_key: String,
+}
+
+impl<'a> Arrival<'a> {
+    fn new(id: &'a str, event: &'a str, received_at: DateTime<Utc>, body_bytes: usize) -> Self {
+        let raw_key = format!("{:016x}-{id}", received_at.timestamp_nanos_opt().unwrap_or_default());
+        Self { id, event, received_at, body_bytes, raw_key }
+    }
+
+    /// The delivery's record with `outcome`; the normalized fields are filled in by
+    /// [`normalized_batch`].
+    fn record(&self, outcome: &Outcome) -> Value {
+        json!({
+            "delivery_id": self.id,
+            "event": self.event,
+            "received_at": self.received_at,
+            "body_bytes": self.body_bytes,
+            "outcome": outcome.label(),
+            "raw_key": self.raw_key,
+            "redeliveries": 0,
+        })
+    }
+}
+
+/// The normalized delivery's record, its records and its event, in one batch. The record is
+/// written with `precondition`: absent inline, the queued record's version by the normalizer,
+/// whose redelivery count (`queued`) it keeps.
+fn normalized_batch(
+    arrival: &Arrival<'_>,
+    n: Normalized,
+    precondition: Precondition,
+    queued: Option<&Value>,
+) -> (WriteBatch, Outcome) {
+    let outcome = match &n.ignored {
+        Some(_) => Outcome::Ignored { event: arrival.event.to_owned() },
+        None => Outcome::Processed,
+    };
+    let message_id = n.event.as_ref().map(|_| format!("gh-{}", arrival.raw_key));
+    let mut doc = arrival.record(&outcome);
+    doc["action"] = json!(n.action);
+    doc["repo"] = json!(n.repo);
+    doc["ignored_reason"] = json!(n.ignored);
+    doc["message_id"] = json!(message_id);
+    for field in ["redeliveries", "last_redelivery_at"] {
+        if let Some(v) = queued.and_then(|q| q.get(field)) {
+            doc[field] = v.clone();
+        }
+    }
+    let mut batch = WriteBatch::new().put_with(names::DELIVERIES, arrival.id, doc, precondition);
+    for (collection, doc_id, data, order) in n.records {
+        batch = batch.put_if_newer(collection, &doc_id, data, order);
+    }
+    if let (Some(event_data), Some(message_id)) = (n.event, message_id) {
+        batch = batch.publish(Message {
+            id: message_id,
+            topic: names::TOPIC_PIPELINE_EVENTS.to_owned(),
+            key: n.ordering_key,
+            attributes: [
+                ("delivery_id".to_owned(), arrival.id.to_owned()),
+                ("event".to_owned(), arrival.event.to_owned()),
+                ("kind".to_owned(), n.kind.to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+            data: event_data,
+        });
+    }
+    (batch, outcome)
 }
 
 async fn receive(State(webhook): State<Arc<Webhook>>, headers: HeaderMap, body: Body) -> Response {

@@ -69,6 +69,38 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// The ordering key [`normalize`] gives a delivery's event, read without parsing the rest of the
+/// payload, so that queued deliveries of one run (or repository) are normalized in the order they
+/// arrived. A syntax error is an `Err` (the request gets 400); a payload of an unexpected shape
+/// has no key (the normalizer records it as ignored).
+pub fn ordering_key(event_type: Option<EventType>, body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: u64,
+    }
+    #[derive(Deserialize)]
+    struct JobOf {
+        run_id: u64,
+    }
+    #[derive(Deserialize)]
+    struct Route {
+        workflow_run: Option<Id>,
+        workflow_job: Option<JobOf>,
+        installation: Option<Id>,
+        repository: Option<RepoLite>,
+    }
+    let Ok(route) = parse::<Route>(body)? else {
+        return Ok(None);
+    };
+    Ok(match event_type {
+        Some(EventType::WorkflowRun) => route.workflow_run.map(|r| format!("run-{}", r.id)),
+        Some(EventType::WorkflowJob) => route.workflow_job.map(|j| format!("run-{}", j.run_id)),
+        Some(EventType::Installation) => route.installation.map(|i| format!("installation-{}", i.id)),
+        Some(EventType::Ping) | None => None,
+        Some(_) => route.repository.map(|r| r.full_name),
+    })
+}
+
 pub fn normalize(
     event_type: Option<EventType>,
     event_name: &str,

@@ -336,6 +336,18 @@ pub struct BlobsConfig {
 pub struct WebhookConfig {
     pub secret: String,
     pub max_body_bytes: u64,
+    pub intake: WebhookIntake,
+}
+
+/// `webhook.intake`: what happens to a verified delivery before it is acknowledged.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookIntake {
+    /// The raw delivery is stored and queued in the acknowledging commit; the normalizer turns it
+    /// into records and the pipeline event a moment later.
+    Queued,
+    /// The acknowledging commit also holds the records and the event.
+    Inline,
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -343,6 +355,7 @@ impl std::fmt::Debug for WebhookConfig {
         f.debug_struct("WebhookConfig")
             .field("secret", &if self.secret.is_empty() { "<unset>" } else { "<redacted>" })
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("intake", &self.intake)
             .finish()
     }
 }
@@ -775,6 +788,7 @@ mod tests {
         assert_eq!(c.server.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.webhook.max_body_bytes, 25 * 1024 * 1024);
         assert_eq!(c.store.synchronous, Synchronous::Normal);
+        assert_eq!(c.webhook.intake, WebhookIntake::Inline);
         assert_eq!(c.gate.default_policy, "default");
         assert_eq!(c.gate.policy_dir, PathBuf::new(), "empty: <server.data_dir>/policies");
     }
@@ -816,6 +830,7 @@ mod tests {
             (&[("AETHERVEIL_BUS_MAX_ATTEMPTS", "0")], "bus.max_attempts"),
             (&[("AETHERVEIL_SERVER_ADDR", "localhost")], "socket address"),
             (&[("AETHERVEIL_STORE_SYNCHRONOUS", "sometimes")], "sometimes"),
+            (&[("AETHERVEIL_WEBHOOK_INTAKE", "later")], "later"),
             (&[("AETHERVEIL_LOG_LEVEL", "loud")], "log.level"),
             (&[("AETHERVEIL_WEBHOOK_MAX_BODY_BYTES", "0")], "webhook.max_body_bytes"),
             (&[("AETHERVEIL_GITHUB_API_URL", "api.github.com")], "github.api_url"),

@@ -35,6 +35,8 @@ pub const RAW_DELIVERIES_BLOBS: &str = "raw-deliveries";
 
 /// Normalized GitHub events, published by the webhook function.
 pub const TOPIC_PIPELINE_EVENTS: &str = "pipeline-events";
+/// Deliveries the webhook acknowledged and queued, for its normalizer (`webhook.intake = "queued"`).
+pub const TOPIC_WEBHOOK_INTAKE: &str = "webhook-intake";
 
 /// The queries the platform runs, declared so that backends can index them
 /// (`Store::ensure_index`): `(collection, fields)`, equality fields first, then the ordering field.

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 pub enum Outcome {
     /// Verified, persisted, normalized and published.
     Processed,
+    /// Verified and persisted with its raw body; the webhook's normalizer records the final
+    /// outcome (`processed` or `ignored`) a moment later (`webhook.intake = "queued"`).
+    Queued,
     /// Verified and persisted, but the event type is one we do not handle (recorded, not an error).
     Ignored { event: String },
     /// A redelivery of a delivery id we already hold.
@@ -21,6 +24,7 @@ impl Outcome {
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Processed => "processed",
+            Outcome::Queued => "queued",
             Outcome::Ignored { .. } => "ignored",
             Outcome::Duplicate => "duplicate",
             Outcome::Rejected { .. } => "rejected",

@@ -7,8 +7,10 @@ use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Counter {
-    /// Every webhook request, by outcome (processed, duplicate, ignored, rejected), reason and event.
+    /// Every webhook request, by outcome (processed, queued, duplicate, ignored, rejected), reason and event.
     WebhookOutcomes,
+    /// Queued deliveries the normalizer finished, by recorded outcome (processed, ignored) and event.
+    WebhookNormalized,
     /// Push deliveries to a single event-function container, by result.
     PushDeliveries,
     /// Events recorded by the journal subscriber, by kind, and duplicates it skipped.
@@ -25,6 +27,7 @@ impl Counter {
     fn name(self) -> &'static str {
         match self {
             Counter::WebhookOutcomes => "aetherveil_webhook_outcomes_total",
+            Counter::WebhookNormalized => "aetherveil_webhook_normalized_total",
             Counter::PushDeliveries => "aetherveil_push_deliveries_total",
             Counter::JournalEvents => "aetherveil_journal_events_total",
             Counter::AnomaliesDetected => "aetherveil_anomalies_detected_total",
@@ -36,6 +39,7 @@ impl Counter {
     fn help(self) -> &'static str {
         match self {
             Counter::WebhookOutcomes => "Webhook requests by recorded outcome.",
+            Counter::WebhookNormalized => "Queued webhook deliveries normalized, by recorded outcome.",
             Counter::PushDeliveries => "Push deliveries received by an event function, by result.",
             Counter::JournalEvents => "Pipeline events recorded by the journal subscriber.",
             Counter::AnomaliesDetected => "Anomaly episodes opened by the monitor, by kind.",

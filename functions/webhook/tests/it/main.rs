@@ -1,13 +1,13 @@
 //! The webhook function through its router, over a real SQLite store and local bus.
 
 use aetherveil_bus::testsuite::{Recorder, eventually};
-use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
+use aetherveil_bus::{Bus, Delivery, Handler, LocalBus, Message, RetryPolicy};
 use aetherveil_models::names;
 use aetherveil_runtime::Metrics;
 use aetherveil_runtime::metrics::Counter;
 use aetherveil_store::{Query, SqliteStore, Store, Synchronous};
-use aetherveil_webhook::Webhook;
 use aetherveil_webhook::signature::Secret;
+use aetherveil_webhook::{Intake, NORMALIZE_SUBSCRIPTION, Normalizer, Webhook};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -290,4 +290,147 @@ async fn concurrent_redeliveries_of_one_id_store_and_publish_once() {
     assert_eq!(outbox_len(&env.store).await, 1);
     let doc = env.store.get(names::DELIVERIES, "same-id").await.expect("get").expect("stored");
     assert_eq!(doc.data["redeliveries"], 11);
+}
+
+// With `webhook.intake = "queued"`.
+
+fn queued_env() -> (Env, Arc<Normalizer>) {
+    let env = env();
+    let webhook = Webhook::new(SECRET, 25 * 1024 * 1024, Arc::new(env.store.clone()), env.metrics.clone())
+        .with_intake(Intake::Queued);
+    let normalizer = Arc::new(Normalizer::new(Arc::new(env.store.background()), env.metrics.clone()));
+    (Env { router: Arc::new(webhook).router(), ..env }, normalizer)
+}
+
+/// The messages on `topic`, read from the outbox.
+async fn published(store: &SqliteStore, topic: &str) -> Vec<Message> {
+    let topic = topic.to_owned();
+    store
+        .read(move |c| {
+            let mut stmt = c.prepare("SELECT id, key, attributes, data FROM outbox WHERE topic = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([&topic], |r| {
+                let attributes: String = r.get(2)?;
+                Ok(Message {
+                    id: r.get(0)?,
+                    topic: topic.clone(),
+                    key: r.get(1)?,
+                    attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+                    data: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .expect("outbox")
+}
+
+async fn normalize_all(env: &Env, normalizer: &Normalizer) {
+    for message in published(&env.store, names::TOPIC_WEBHOOK_INTAKE).await {
+        normalizer.handle(&Delivery { message, attempt: 1 }).await.expect("normalized");
+    }
+}
+
+#[tokio::test]
+async fn a_queued_delivery_is_acknowledged_first_and_normalized_once() {
+    let (env, normalizer) = queued_env();
+    let payload = run_payload(42, 1, "completed", "completed", Some("failure"), "2026-11-01T10:05:00Z");
+    let (status, answer) = send(&env, signed("workflow_run", "q-42", &payload)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer, json!({"outcome": "queued", "delivery_id": "q-42"}));
+
+    // Acknowledged: the raw body and a queued record, no run yet, one message for the normalizer.
+    let delivery = env.store.get(names::DELIVERIES, "q-42").await.expect("get").expect("stored");
+    assert_eq!(delivery.data["outcome"], "queued");
+    let raw_key = delivery.data["raw_key"].as_str().expect("raw key").to_owned();
+    let raw = env.store.get_blob(names::RAW_DELIVERIES_BLOBS, &raw_key).await.expect("blob").expect("raw kept");
+    assert_eq!(raw, serde_json::to_vec(&payload).expect("json"));
+    assert!(env.store.get(names::RUNS, "42").await.expect("get").is_none());
+    let intake = published(&env.store, names::TOPIC_WEBHOOK_INTAKE).await;
+    assert_eq!(intake.len(), 1);
+    assert_eq!(intake[0].key.as_deref(), Some("run-42"), "the key normalize gives the run's events");
+    assert!(published(&env.store, names::TOPIC_PIPELINE_EVENTS).await.is_empty());
+
+    // A redelivery while it waits is a duplicate, counted on the queued record.
+    let (status, answer) = send(&env, signed("workflow_run", "q-42", &payload)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("duplicate")));
+
+    // The normalizer, twice (the bus delivers at least once): one run, one event, the count kept.
+    normalize_all(&env, &normalizer).await;
+    normalize_all(&env, &normalizer).await;
+    let delivery = env.store.get(names::DELIVERIES, "q-42").await.expect("get").expect("stored");
+    assert_eq!(delivery.data["outcome"], "processed");
+    assert_eq!(delivery.data["repo"], "acme/widgets");
+    assert_eq!(delivery.data["redeliveries"], 1);
+    assert_eq!(delivery.data["raw_key"], raw_key.as_str());
+    let run = env.store.get(names::RUNS, "42").await.expect("get").expect("run");
+    assert_eq!(run.data["conclusion"], "failure");
+    let events = published(&env.store, names::TOPIC_PIPELINE_EVENTS).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].key.as_deref(), Some("run-42"));
+    let event: Value = serde_json::from_slice(&events[0].data).expect("json");
+    assert_eq!((event["delivery_id"].as_str(), event["kind"].as_str()), (Some("q-42"), Some("run")));
+}
+
+#[tokio::test]
+async fn queued_deliveries_end_ignored_or_refused_as_inline_ones_do() {
+    let (env, normalizer) = queued_env();
+    let star = json!({"action": "created", "repository": {"full_name": "acme/widgets"}});
+    let (status, answer) = send(&env, signed("star", "qs-1", &star)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::ACCEPTED, Some("queued")));
+    let odd = json!({"action": "completed", "workflow_run": {"id": "x"}});
+    assert_eq!(send(&env, signed("workflow_run", "qs-2", &odd)).await.0, StatusCode::OK);
+    let broken = b"{\"action\": ".to_vec();
+    let sig = Secret::new(SECRET).sign(&broken);
+    let (status, answer) = send(&env, request("workflow_run", "qs-3", broken, Some(sig))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["message"].as_str().expect("reason").contains("EOF"), "{answer}");
+    assert!(env.store.get(names::DELIVERIES, "qs-3").await.expect("get").is_none(), "nothing stored");
+
+    normalize_all(&env, &normalizer).await;
+    let star = env.store.get(names::DELIVERIES, "qs-1").await.expect("get").expect("recorded");
+    assert_eq!((star.data["outcome"].as_str(), star.data["repo"].as_str()), (Some("ignored"), Some("acme/widgets")));
+    assert!(star.data["ignored_reason"].as_str().expect("reason").contains("not handled"));
+    let odd = env.store.get(names::DELIVERIES, "qs-2").await.expect("get").expect("recorded");
+    assert_eq!(odd.data["outcome"], "ignored");
+    assert!(odd.data["ignored_reason"].as_str().expect("reason").contains("shape"), "{}", odd.data);
+    assert!(published(&env.store, names::TOPIC_PIPELINE_EVENTS).await.is_empty());
+}
+
+#[tokio::test]
+async fn over_the_bus_every_queued_delivery_is_published_once() {
+    let (env, normalizer) = queued_env();
+    let rec = Recorder::accepting();
+    env.bus.subscribe(NORMALIZE_SUBSCRIPTION, names::TOPIC_WEBHOOK_INTAKE, normalizer).expect("subscribe");
+    env.bus.subscribe("probe", names::TOPIC_PIPELINE_EVENTS, rec.clone()).expect("subscribe");
+    let states = [
+        ("requested", "queued", None),
+        ("in_progress", "in_progress", None),
+        ("completed", "completed", Some("success")),
+    ];
+    let mut ids = Vec::new();
+    for run in 0..4u64 {
+        for (i, (action, status, conclusion)) in states.iter().enumerate() {
+            let at = format!("2026-11-01T10:0{i}:00Z");
+            let id = format!("b-{run}-{i}");
+            let payload = run_payload(100 + run, 1, action, status, *conclusion, &at);
+            assert_eq!(send(&env, signed("workflow_run", &id, &payload)).await.0, StatusCode::OK);
+            ids.push(id);
+        }
+    }
+    eventually("every queued delivery is published", || rec.seen().len() >= ids.len()).await;
+    for id in &ids {
+        let doc = env.store.get(names::DELIVERIES, id).await.expect("get").expect("stored");
+        assert_eq!(doc.data["outcome"], "processed", "{id}");
+    }
+    for run in 0..4u64 {
+        let doc = env.store.get(names::RUNS, &(100 + run).to_string()).await.expect("get").expect("run");
+        assert_eq!(doc.data["status"], "completed", "the newest state wins");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let seen = rec.seen();
+    let mut distinct: Vec<&String> = seen.iter().map(|(id, _)| id).collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!((seen.len(), distinct.len()), (ids.len(), ids.len()), "each event once: {seen:?}");
+    env.bus.shutdown().await;
 }
