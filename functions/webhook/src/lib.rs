@@ -88,6 +88,12 @@ impl IntoResponse for Reply {
     }
 }
 
+/// The `event` label of the webhook's metrics: the event type, or `other` for one we do not handle
+/// (any string a sender chooses would otherwise become a label value).
+fn event_label(event: &str) -> &str {
+    if EventType::from_header(event).is_some() { event } else { "other" }
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -184,7 +190,7 @@ impl Webhook {
         let arrival = Arrival::new(delivery_id.as_str(), event, Utc::now(), body.len());
         match self.intake {
             Intake::Queued => match ordering_key(event_type, &body) {
-                Ok(key) => self.enqueue(arrival, body, key).await,
+                Ok(key) => self.enqueue(arrival, event_type.is_some(), body, key).await,
                 Err(e) => Ok(invalid(e)),
             },
             Intake::Inline => match normalize(event_type, event, &delivery_id, arrival.received_at, &body) {
@@ -207,7 +213,13 @@ impl Webhook {
 
     /// `webhook.intake = "queued"`: the delivery's record (outcome `queued`), its raw body and a
     /// message for the [`Normalizer`] in one small commit.
-    async fn enqueue(&self, arrival: Arrival<'_>, body: Bytes, key: Option<String>) -> Result<Reply, StoreError> {
+    async fn enqueue(
+        &self,
+        arrival: Arrival<'_>,
+        handled: bool,
+        body: Bytes,
+        key: Option<String>,
+    ) -> Result<Reply, StoreError> {
         let doc = arrival.record(&Outcome::Queued);
         let message = Message {
             id: format!("in-{}", arrival.raw_key),
@@ -226,8 +238,7 @@ impl Webhook {
             .blob(names::RAW_DELIVERIES_BLOBS, &arrival.raw_key, body.to_vec())
             .publish(message);
         // The answer GitHub shows: 202 for an event type we do not handle, as inline.
-        let status =
-            if EventType::from_header(arrival.event).is_some() { StatusCode::OK } else { StatusCode::ACCEPTED };
+        let status = if handled { StatusCode::OK } else { StatusCode::ACCEPTED };
         self.commit_delivery(arrival.id, batch, status, Outcome::Queued).await
     }
 
@@ -271,11 +282,7 @@ impl Webhook {
     }
 
     fn record(&self, event: Option<&str>, reply: &Reply, started: Instant) {
-        let event = match event {
-            Some(e) if EventType::from_header(e).is_some() => e,
-            Some(_) => "other",
-            None => "none",
-        };
+        let event = event.map_or("none", event_label);
         match &reply.outcome {
             Outcome::Rejected { reason } => self.metrics.inc(
                 Counter::WebhookOutcomes,

@@ -6,7 +6,7 @@
 //! record's version, and a record that is no longer `queued` was done before, so a redelivered
 //! message or a crash between commit and acknowledgement writes and publishes nothing twice.
 
-use crate::{Arrival, normalize, normalized_batch};
+use crate::{Arrival, event_label, normalize, normalized_batch};
 use aetherveil_bus::{Delivery, Handler, HandlerError};
 use aetherveil_models::github::EventType;
 use aetherveil_models::{DeliveryId, Outcome, names};
@@ -77,8 +77,8 @@ impl Handler for Normalizer {
                 normalized_batch(&arrival, n, Precondition::Version(record.version), Some(&record.data));
             match self.store.commit(batch).await {
                 Ok(_) => {
-                    let event = if EventType::from_header(&event).is_some() { event.as_str() } else { "other" };
-                    self.metrics.inc(Counter::WebhookNormalized, &[("outcome", outcome.label()), ("event", event)]);
+                    let labels = [("outcome", outcome.label()), ("event", event_label(&event))];
+                    self.metrics.inc(Counter::WebhookNormalized, &labels);
                     return Ok(());
                 }
                 // A redelivery was counted on the record in between: read it again.
