@@ -6,6 +6,7 @@ use aetherveil_runtime::Metrics;
 use aetherveil_runtime::api::{ApiError, ApiResult, limit};
 use aetherveil_runtime::metrics::Gauge;
 use aetherveil_store::{Order, Query, Store};
+use aetherveil_webhook::IngestLog;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query as UrlQuery, State};
@@ -21,6 +22,9 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub metrics: Arc<Metrics>,
+    /// The webhook's ingest log (`webhook.intake = "log"`): deliveries acknowledged and not yet
+    /// in the store are read from it.
+    pub ingest: Option<IngestLog>,
 }
 
 /// `GET /healthz` and `GET /metrics` of `aetherveil serve` (a single function gets its own from
@@ -54,6 +58,9 @@ async fn metrics(State(s): State<ApiState>) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot read bus stats for metrics"),
+    }
+    if let Some(log) = &s.ingest {
+        s.metrics.set(Gauge::WebhookLogUnapplied, &[], log.pending_count() as f64);
     }
     match s.store.query(names::DEAD_LETTERS, Query::new()).await {
         Ok(docs) => s.metrics.set(Gauge::DeadLetters, &[], docs.len() as f64),
@@ -99,15 +106,21 @@ async fn get_run(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult
 }
 
 async fn get_delivery(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
-    match s.store.get(names::DELIVERIES, &id).await? {
-        Some(doc) => Ok(Json(doc.data)),
-        None => Err(ApiError::NotFound(format!("no delivery {id}"))),
+    // Pending first: the applier may store it between a store miss and a look at the log.
+    let pending = s.ingest.as_ref().and_then(|log| log.pending(&id));
+    match (s.store.get(names::DELIVERIES, &id).await?, pending) {
+        (Some(doc), _) => Ok(Json(doc.data)),
+        (None, Some(p)) => Ok(Json(aetherveil_webhook::pending_record(&id, &p))),
+        (None, None) => Err(ApiError::NotFound(format!("no delivery {id}"))),
     }
 }
 
 async fn get_raw_delivery(State(s): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let delivery =
-        s.store.get(names::DELIVERIES, &id).await?.ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
+    let pending = s.ingest.as_ref().is_some_and(|log| log.is_pending(&id));
+    let delivery = s.store.get(names::DELIVERIES, &id).await?.ok_or_else(|| match pending {
+        true => ApiError::NotFound(format!("delivery {id} is acknowledged and not stored yet; try again in a moment")),
+        false => ApiError::NotFound(format!("no delivery {id}")),
+    })?;
     let key = delivery.data["raw_key"].as_str().unwrap_or_default().to_owned();
     match s.store.get_blob(names::RAW_DELIVERIES_BLOBS, &key).await? {
         Some(bytes) => Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response()),

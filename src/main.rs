@@ -162,7 +162,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Blocking threads (store reads) that have been idle half a second exit: each one kept holds
+    // its stack and its allocator pages.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_keep_alive(std::time::Duration::from_millis(500))
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("aetherveil: cannot start the async runtime: {e}");

@@ -5,18 +5,19 @@ use crate::journal::Journal;
 use aetherveil_blobs_gcs::{GcsBlobStore, GcsConfig};
 use aetherveil_bus::{Bus, LocalBus, RetryPolicy};
 use aetherveil_bus_pubsub::{PubsubBus, PubsubConfig};
-use aetherveil_config::{BlobsBackend, BusBackend, Config, HealerMode, StoreBackend, Synchronous};
+use aetherveil_config::{BlobsBackend, BusBackend, Config, HealerMode, StoreBackend, Synchronous, WebhookIntake};
 use aetherveil_gate::Gate;
 use aetherveil_healer::Healer;
 use aetherveil_logscan::{Logscan, LogscanConfig};
 use aetherveil_models::names;
 use aetherveil_monitor::Monitor;
+use aetherveil_runtime::background::Background;
 use aetherveil_runtime::{Metrics, Platform, Registry, server};
 use aetherveil_store::blob::{BlobStore, FsBlobStore};
 use aetherveil_store::{SqliteStore, Store};
 use aetherveil_store_firestore::{FirestoreConfig, FirestoreStore};
 use aetherveil_trainer::Trainer;
-use aetherveil_webhook::{Normalizer, Webhook};
+use aetherveil_webhook::{Applier, IngestLog, Normalizer, Webhook};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +25,10 @@ use std::time::Duration;
 
 /// The SQLite file inside the data directory.
 pub const DB_FILE: &str = "aetherveil.db";
+/// The webhook's ingest log inside the data directory (`webhook.intake = "log"`).
+pub const INGEST_DIR: &str = "ingest";
+/// Worker threads of the background runtime (`webhook.intake = "log"`).
+const BACKGROUND_WORKERS: usize = 1;
 /// Where a generated webhook secret is kept.
 pub const SECRET_FILE: &str = "webhook-secret";
 
@@ -45,6 +50,11 @@ pub struct Host {
     ado: Arc<aetherveil_ado::Ado>,
     /// The client logscan and the healer share (a GitHub App's installation token is set on it).
     github: aetherveil_github::GitHub,
+    /// The webhook's ingest log, with `webhook.intake = "log"`.
+    ingest: Option<IngestLog>,
+    /// Where the functions reacting to events and the log's applier run, with
+    /// `webhook.intake = "log"`: threads that get a CPU only when requests leave one idle.
+    background: Option<Background>,
 }
 
 impl Host {
@@ -106,8 +116,28 @@ impl Host {
         };
         let store = SqliteStore::open(dir.join(DB_FILE), sync).context("cannot open the store")?;
         let reacting = store.background();
-        let bus = LocalBus::new(reacting.clone(), retry_policy(&config));
-        Self::assemble(config, Arc::new(store.clone()), Arc::new(reacting), Arc::new(bus), Some(store))
+        let (ingest, background) = match config.webhook.intake {
+            WebhookIntake::Log => {
+                let log = IngestLog::open(
+                    dir.join(INGEST_DIR),
+                    config.store.synchronous == Synchronous::Full,
+                    config.webhook.log_max_bytes,
+                )
+                .context("cannot open the webhook's ingest log")?;
+                let background =
+                    Background::start(BACKGROUND_WORKERS).context("cannot start the background runtime")?;
+                (Some(log), Some(background))
+            }
+            WebhookIntake::Inline | WebhookIntake::Queued => (None, None),
+        };
+        let bus = match &background {
+            Some(bg) => LocalBus::on_runtime(reacting.clone(), retry_policy(&config), bg.handle().clone()),
+            None => LocalBus::new(reacting.clone(), retry_policy(&config)),
+        };
+        let mut host = Self::assemble(config, Arc::new(store.clone()), Arc::new(reacting), Arc::new(bus), Some(store))?;
+        host.ingest = ingest;
+        host.background = background;
+        Ok(host)
     }
 
     fn assemble(
@@ -152,6 +182,8 @@ impl Host {
             gate,
             ado,
             github,
+            ingest: None,
+            background: None,
         })
     }
 
@@ -188,7 +220,7 @@ impl Host {
     /// Every function this binary hosts. New functions register here.
     pub fn registry(&self) -> Registry {
         let p = &self.platform;
-        let webhook = Arc::new(Webhook::from_platform(p, &self.secret));
+        let webhook = Arc::new(Webhook::from_platform(p, &self.secret, self.ingest.clone()));
         let journal = Arc::new(Journal { store: self.reacting.clone(), metrics: p.metrics.clone() });
         let normalizer = Arc::new(Normalizer::new(self.reacting.clone(), p.metrics.clone()));
         let registry = Registry::new()
@@ -270,6 +302,7 @@ impl Host {
             store: self.platform.store.clone(),
             bus: self.platform.bus.clone(),
             metrics: self.platform.metrics.clone(),
+            ingest: self.ingest.clone(),
         })
         .merge(aetherveil_monitor::api_router(self.monitor.api_state()))
         .merge(aetherveil_logscan::api_router(aetherveil_logscan::ApiState { store: self.platform.store.clone() }))
@@ -318,6 +351,7 @@ impl Host {
             store: self.platform.store.clone(),
             bus: self.platform.bus.clone(),
             metrics: self.platform.metrics.clone(),
+            ingest: self.ingest.clone(),
         });
         let router = self.registry().mount_all(self.platform.bus.as_ref())?.merge(operational);
         let addr = listener.local_addr()?;
@@ -325,10 +359,11 @@ impl Host {
         let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
         let scheduling = crate::schedule::start_local(self.platform.store.clone(), addr)?;
         let alerting = dashboard.start_alerts();
+        let applying = self.start_applier().await?;
         server::serve(listener, router, grace, shutdown).await?;
         scheduling.abort();
         alerting.abort();
-        self.shutdown().await;
+        self.shutdown(applying).await;
         Ok(())
     }
 
@@ -351,12 +386,41 @@ impl Host {
         }
         let grace = Duration::from_secs(self.platform.config.server.shutdown_grace_secs);
         let addr = std::net::SocketAddr::from(([0, 0, 0, 0], port));
+        let applying = self.start_applier().await?;
         server::serve_function(function, self.platform.metrics.clone(), addr, grace).await?;
-        self.shutdown().await;
+        self.shutdown(applying).await;
         Ok(())
     }
 
-    async fn shutdown(&self) {
+    /// With `webhook.intake = "log"`: the task applying the ingest log to the store, on the
+    /// background runtime. The store's writer then serves only that runtime's writes (and the
+    /// API's few), so it runs at the same idle priority: a burst of deliveries is acknowledged
+    /// at full speed and applied after.
+    async fn start_applier(&self) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        let (Some(log), Some(background)) = (&self.ingest, &self.background) else {
+            return Ok(None);
+        };
+        if let Some(store) = &self.sqlite {
+            store
+                .write(|_| {
+                    aetherveil_runtime::background::idle_priority();
+                    Ok(())
+                })
+                .await?;
+        }
+        let applier = Applier::new(log.clone(), self.reacting.clone(), self.platform.metrics.clone());
+        Ok(Some(background.handle().spawn(applier.run())))
+    }
+
+    /// Stops the functions' background work and closes the store. What the ingest log holds and
+    /// is not yet applied stays in it, and is applied at the next start.
+    async fn shutdown(&self, applying: Option<tokio::task::JoinHandle<()>>) {
+        if let Some(task) = applying {
+            task.abort();
+        }
+        if let Some(log) = &self.ingest {
+            log.close();
+        }
         self.bus.shutdown().await;
         if let Some(store) = &self.sqlite {
             store.close();

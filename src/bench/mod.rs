@@ -70,6 +70,7 @@ pub enum PeerMode {
 pub enum Intake {
     Inline,
     Queued,
+    Log,
 }
 
 impl Intake {
@@ -77,6 +78,7 @@ impl Intake {
         match self {
             Intake::Inline => "inline",
             Intake::Queued => "queued",
+            Intake::Log => "log",
         }
     }
 }
@@ -133,7 +135,8 @@ pub struct WebhookBenchArgs {
     pub payload: Payload,
 
     /// The server's `webhook.intake`: inline (the default: records and event in the acknowledging
-    /// commit) or queued (raw body and a queued record; the normalizer does the rest after).
+    /// commit), queued (raw body and a queued record; the normalizer does the rest after) or log
+    /// (appended to the ingest log; its applier stores it in batches after).
     #[arg(long, value_enum, default_value_t = Intake::Inline)]
     pub intake: Intake,
 
@@ -211,12 +214,16 @@ struct Drain {
     drained: bool,
 }
 
-/// Sums `aetherveil_bus_backlog_messages` over subscriptions.
+/// Sums `aetherveil_bus_backlog_messages` over subscriptions, with the deliveries the ingest log
+/// has not applied yet (each of those is still to publish its event).
 async fn bus_backlog(addr: std::net::SocketAddr) -> anyhow::Result<u64> {
     let text = process::http_get_body(addr, "/metrics", Duration::from_secs(10)).await?;
     Ok(text
         .lines()
-        .filter(|l| l.starts_with("aetherveil_bus_backlog_messages"))
+        .filter(|l| {
+            l.starts_with("aetherveil_bus_backlog_messages")
+                || l.starts_with("aetherveil_webhook_log_unapplied_deliveries")
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64)
 }
@@ -1032,10 +1039,11 @@ impl Report<'_> {
                     );
                 }
             }
-            push_line!(
-                s,
-                "(the peer verifies and parses only; aetherveil also deduplicates and commits every delivery to SQLite)"
-            );
+            let durable = match a.intake {
+                Intake::Log => "appends every delivery to its ingest log before answering",
+                Intake::Inline | Intake::Queued => "commits every delivery to SQLite before answering",
+            };
+            push_line!(s, "(the peer verifies and parses only; aetherveil also deduplicates and {durable})");
         } else if let Some(note) = self.peer_note {
             push_line!(s, "python peer: {note}");
         }

@@ -138,7 +138,7 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
 /// then its outcome is `queued`). Gives up after ten seconds and returns what it last read.
 pub async fn settled_delivery(client: &reqwest::Client, server: &Server, id: &str) -> (u16, serde_json::Value) {
     let url = server.url(&format!("/api/v1/deliveries/{id}"));
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (status, doc) = get_json(client, &url).await;
         if (status == 200 && doc["outcome"] != "queued") || Instant::now() > deadline {

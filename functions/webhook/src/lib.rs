@@ -22,7 +22,14 @@
 //! queued` (`202` for an unhandled event type), and the [`Normalizer`] records the outcome in the
 //! table above, the records and the event in one commit after. The syntax of the JSON is still
 //! checked before the answer, so a broken body still gets its 400.
+//!
+//! With `webhook.intake = "log"` a valid delivery is appended to the [`IngestLog`] and answered
+//! the same way (`200 queued`, `202` unhandled) without a store commit; the [`Applier`] stores it
+//! after. A delivery id pending in the log, or found in the store, is answered `duplicate` and a
+//! redelivery record is appended for the applier to count.
 
+mod applier;
+pub mod ingest;
 mod normalize;
 mod normalizer;
 pub mod signature;
@@ -46,6 +53,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use aetherveil_config::WebhookIntake as Intake;
+pub use applier::Applier;
+pub use ingest::IngestLog;
 pub use normalize::{Normalized, normalize, ordering_key};
 pub use normalizer::{Normalizer, SUBSCRIPTION as NORMALIZE_SUBSCRIPTION};
 
@@ -58,6 +67,17 @@ pub struct Webhook {
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     intake: Intake,
+    /// The ingest log, with [`Intake::Log`].
+    log: Option<IngestLog>,
+}
+
+/// Why a delivery could not be persisted (answered 503: nothing was acknowledged).
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Log(#[from] ingest::IngestError),
 }
 
 /// What the handler answers, before it becomes an HTTP response.
@@ -101,19 +121,28 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 impl Webhook {
     /// A webhook that works inline; see [`Webhook::with_intake`].
     pub fn new(secret: &[u8], max_body_bytes: usize, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
-        Self { secret: Secret::new(secret), max_body_bytes, store, metrics, intake: Intake::Inline }
+        Self { secret: Secret::new(secret), max_body_bytes, store, metrics, intake: Intake::Inline, log: None }
     }
 
-    /// With [`Intake::Queued`], a [`Normalizer`] must read `webhook-intake`.
+    /// With [`Intake::Queued`], a [`Normalizer`] must read `webhook-intake`. [`Intake::Log`]
+    /// needs its log: see [`Webhook::with_log`].
     pub fn with_intake(self, intake: Intake) -> Self {
         Self { intake, ..self }
     }
 
-    /// The webhook as `webhook.*` configures it.
-    pub fn from_platform(platform: &Platform, secret: &[u8]) -> Self {
+    /// [`Intake::Log`] into `log`; an [`Applier`] must apply it.
+    pub fn with_log(self, log: IngestLog) -> Self {
+        Self { intake: Intake::Log, log: Some(log), ..self }
+    }
+
+    /// The webhook as `webhook.*` configures it; `log` is the ingest log with `intake = "log"`.
+    pub fn from_platform(platform: &Platform, secret: &[u8], log: Option<IngestLog>) -> Self {
         let max = usize::try_from(platform.config.webhook.max_body_bytes).unwrap_or(usize::MAX);
-        Self::new(secret, max, platform.store.clone(), platform.metrics.clone())
-            .with_intake(platform.config.webhook.intake)
+        let webhook = Self::new(secret, max, platform.store.clone(), platform.metrics.clone());
+        match log {
+            Some(log) => webhook.with_log(log),
+            None => webhook.with_intake(platform.config.webhook.intake),
+        }
     }
 
     /// The router mounting `POST /webhook/github`.
@@ -146,7 +175,7 @@ impl Webhook {
     }
 
     /// The pure core: decides and records the outcome of one delivery whose body is in memory.
-    pub async fn handle(&self, headers: &HeaderMap, body: Bytes) -> Result<Reply, StoreError> {
+    pub async fn handle(&self, headers: &HeaderMap, body: Bytes) -> Result<Reply, PersistError> {
         let Some(signature) = header_str(headers, "x-hub-signature-256") else {
             return Ok(Reply::rejected(
                 StatusCode::UNAUTHORIZED,
@@ -188,13 +217,18 @@ impl Webhook {
             Reply::rejected(StatusCode::BAD_REQUEST, RejectReason::MalformedJson, format!("invalid JSON: {e}"))
         };
         let arrival = Arrival::new(delivery_id.as_str(), event, Utc::now(), body.len());
-        match self.intake {
-            Intake::Queued => match ordering_key(event_type, &body) {
-                Ok(key) => self.enqueue(arrival, event_type.is_some(), body, key).await,
+        match (self.intake, &self.log) {
+            (Intake::Log, Some(log)) => match ordering_key(event_type, &body) {
+                Ok(_) => self.append(log, arrival, event_type.is_some(), &body).await,
                 Err(e) => Ok(invalid(e)),
             },
-            Intake::Inline => match normalize(event_type, event, &delivery_id, arrival.received_at, &body) {
-                Ok(n) => self.persist(arrival, body, n).await,
+            (Intake::Queued, _) => match ordering_key(event_type, &body) {
+                Ok(key) => Ok(self.enqueue(arrival, event_type.is_some(), body, key).await?),
+                Err(e) => Ok(invalid(e)),
+            },
+            (Intake::Log, None) => Err(ingest::IngestError::Closed.into()),
+            (Intake::Inline, _) => match normalize(event_type, event, &delivery_id, arrival.received_at, &body) {
+                Ok(n) => Ok(self.persist(arrival, body, n).await?),
                 Err(e) => Ok(invalid(e)),
             },
         }
@@ -240,6 +274,30 @@ impl Webhook {
         // The answer GitHub shows: 202 for an event type we do not handle, as inline.
         let status = if handled { StatusCode::OK } else { StatusCode::ACCEPTED };
         self.commit_delivery(arrival.id, batch, status, Outcome::Queued).await
+    }
+
+    /// `webhook.intake = "log"`: the delivery appended to the ingest log; the [`Applier`] stores
+    /// it. A delivery id pending in the log or in the store is a redelivery.
+    async fn append(
+        &self,
+        log: &IngestLog,
+        arrival: Arrival<'_>,
+        handled: bool,
+        body: &[u8],
+    ) -> Result<Reply, PersistError> {
+        let (id, event, at) = (arrival.id, arrival.event, arrival.received_at);
+        let appended = if !log.is_pending(id) && self.store.get(names::DELIVERIES, id).await?.is_some() {
+            log.append_redelivery(id, event, at).await?;
+            ingest::Appended::Duplicate
+        } else {
+            log.append(id, event, at, body).await?
+        };
+        let (status, outcome) = match appended {
+            ingest::Appended::Fresh if handled => (StatusCode::OK, Outcome::Queued),
+            ingest::Appended::Fresh => (StatusCode::ACCEPTED, Outcome::Queued),
+            ingest::Appended::Duplicate => (StatusCode::OK, Outcome::Duplicate),
+        };
+        Ok(Reply { status, outcome, delivery_id: Some(id.to_owned()), detail: None })
     }
 
     /// Commits a fresh delivery's batch; a delivery id already stored is a redelivery.
@@ -333,6 +391,14 @@ impl<'a> Arrival<'a> {
     }
 }
 
+/// The record the API shows for a delivery acknowledged into the ingest log and not yet applied:
+/// the one queued intake stores, with the redeliveries counted so far.
+pub fn pending_record(delivery_id: &str, p: &ingest::Pending) -> Value {
+    let mut doc = Arrival::new(delivery_id, &p.event, p.received_at, p.body_bytes).record(&Outcome::Queued);
+    doc["redeliveries"] = json!(p.redeliveries);
+    doc
+}
+
 /// The normalized delivery's record, its records and its event, in one batch. The record is
 /// written with `precondition`: absent inline, the queued record's version by the normalizer,
 /// whose redelivery count (`queued`) it keeps.
@@ -388,9 +454,13 @@ async fn receive(State(webhook): State<Arc<Webhook>>, headers: HeaderMap, body: 
             Err(e) => {
                 // Nothing was acknowledged: GitHub (or the sender) will redeliver.
                 tracing::error!(error = %e, "cannot persist webhook delivery");
+                let reason = match e {
+                    PersistError::Store(_) => "store",
+                    PersistError::Log(_) => "log",
+                };
                 webhook
                     .metrics
-                    .inc(Counter::WebhookOutcomes, &[("outcome", "error"), ("reason", "store"), ("event", "none")]);
+                    .inc(Counter::WebhookOutcomes, &[("outcome", "error"), ("reason", reason), ("event", "none")]);
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
                     [(header::CONTENT_TYPE, "application/json")],

@@ -11,6 +11,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -64,6 +65,8 @@ struct Inner {
     policy: RetryPolicy,
     subscriptions: Mutex<HashSet<String>>,
     tasks: Mutex<JoinSet<()>>,
+    /// Where the dispatchers (and so the handlers) run; the caller's runtime if `None`.
+    runtime: Option<Handle>,
     stop: watch::Sender<bool>,
 }
 
@@ -75,6 +78,16 @@ pub struct LocalBus {
 
 impl LocalBus {
     pub fn new(store: SqliteStore, policy: RetryPolicy) -> Self {
+        Self::start(store, policy, None)
+    }
+
+    /// A bus whose handlers run on `runtime` (for example a background one, see
+    /// `aetherveil_runtime::background`).
+    pub fn on_runtime(store: SqliteStore, policy: RetryPolicy, runtime: Handle) -> Self {
+        Self::start(store, policy, Some(runtime))
+    }
+
+    fn start(store: SqliteStore, policy: RetryPolicy, runtime: Option<Handle>) -> Self {
         let (stop, _) = watch::channel(false);
         let bus = Self {
             inner: Arc::new(Inner {
@@ -82,6 +95,7 @@ impl LocalBus {
                 policy,
                 subscriptions: Mutex::new(HashSet::new()),
                 tasks: Mutex::new(JoinSet::new()),
+                runtime,
                 stop,
             }),
         };
@@ -91,7 +105,10 @@ impl LocalBus {
 
     fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
         if let Ok(mut tasks) = self.inner.tasks.lock() {
-            tasks.spawn(fut);
+            match &self.inner.runtime {
+                Some(runtime) => tasks.spawn_on(fut, runtime),
+                None => tasks.spawn(fut),
+            };
         }
     }
 }

@@ -337,6 +337,7 @@ pub struct WebhookConfig {
     pub secret: String,
     pub max_body_bytes: u64,
     pub intake: WebhookIntake,
+    pub log_max_bytes: u64,
 }
 
 /// `webhook.intake`: what happens to a verified delivery before it is acknowledged.
@@ -348,6 +349,10 @@ pub enum WebhookIntake {
     Queued,
     /// The acknowledging commit also holds the records and the event.
     Inline,
+    /// The delivery is appended to the ingest log in the data directory and acknowledged; the
+    /// log's applier writes the raw body, the records and the event to the store in batches
+    /// (embedded store only).
+    Log,
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -356,6 +361,7 @@ impl std::fmt::Debug for WebhookConfig {
             .field("secret", &if self.secret.is_empty() { "<unset>" } else { "<redacted>" })
             .field("max_body_bytes", &self.max_body_bytes)
             .field("intake", &self.intake)
+            .field("log_max_bytes", &self.log_max_bytes)
             .finish()
     }
 }
@@ -501,6 +507,15 @@ impl Config {
         }
         if self.store.backend == StoreBackend::Firestore && self.store.project.trim().is_empty() {
             return Err(bad("store.project", "must name the Google Cloud project of the Firestore database"));
+        }
+        if self.webhook.intake == WebhookIntake::Log && self.store.backend != StoreBackend::Sqlite {
+            return Err(bad(
+                "webhook.intake",
+                "\"log\" needs store.backend = \"sqlite\" (the log lives in the data directory); with Firestore use \"inline\" or \"queued\"",
+            ));
+        }
+        if self.webhook.log_max_bytes < 1 << 20 {
+            return Err(bad("webhook.log_max_bytes", "must be at least 1048576 (1 MiB)"));
         }
         if self.store.emulator && self.store.endpoint.trim().is_empty() {
             return Err(bad("store.endpoint", "must be set with store.emulator (for example http://127.0.0.1:8086)"));
@@ -831,6 +846,16 @@ mod tests {
             (&[("AETHERVEIL_SERVER_ADDR", "localhost")], "socket address"),
             (&[("AETHERVEIL_STORE_SYNCHRONOUS", "sometimes")], "sometimes"),
             (&[("AETHERVEIL_WEBHOOK_INTAKE", "later")], "later"),
+            (
+                &[
+                    ("AETHERVEIL_WEBHOOK_INTAKE", "log"),
+                    ("AETHERVEIL_STORE_BACKEND", "firestore"),
+                    ("AETHERVEIL_BUS_BACKEND", "pubsub"),
+                    ("AETHERVEIL_STORE_PROJECT", "p"),
+                ],
+                "webhook.intake",
+            ),
+            (&[("AETHERVEIL_WEBHOOK_LOG_MAX_BYTES", "4096")], "webhook.log_max_bytes"),
             (&[("AETHERVEIL_LOG_LEVEL", "loud")], "log.level"),
             (&[("AETHERVEIL_WEBHOOK_MAX_BODY_BYTES", "0")], "webhook.max_body_bytes"),
             (&[("AETHERVEIL_GITHUB_API_URL", "api.github.com")], "github.api_url"),

@@ -13,6 +13,7 @@
 //! transport delivers the message.
 
 pub mod api;
+pub mod background;
 pub mod cloudevent;
 pub mod metrics;
 pub mod oidc;

@@ -39,7 +39,9 @@ impl Counter {
     fn help(self) -> &'static str {
         match self {
             Counter::WebhookOutcomes => "Webhook requests by recorded outcome.",
-            Counter::WebhookNormalized => "Queued webhook deliveries normalized, by recorded outcome.",
+            Counter::WebhookNormalized => {
+                "Webhook deliveries normalized after their acknowledgement (intake queued or log), by recorded outcome."
+            }
             Counter::PushDeliveries => "Push deliveries received by an event function, by result.",
             Counter::JournalEvents => "Pipeline events recorded by the journal subscriber.",
             Counter::AnomaliesDetected => "Anomaly episodes opened by the monitor, by kind.",
@@ -61,6 +63,8 @@ pub enum Gauge {
     HealthScore,
     /// Alerts firing now, by rule.
     AlertsFiring,
+    /// Deliveries acknowledged into the webhook's ingest log and not yet in the store.
+    WebhookLogUnapplied,
 }
 
 impl Gauge {
@@ -71,6 +75,7 @@ impl Gauge {
             Gauge::DeadLetters => "aetherveil_dead_letters",
             Gauge::HealthScore => "aetherveil_health_score",
             Gauge::AlertsFiring => "aetherveil_alerts_firing",
+            Gauge::WebhookLogUnapplied => "aetherveil_webhook_log_unapplied_deliveries",
         }
     }
 
@@ -83,6 +88,9 @@ impl Gauge {
                 "Health score 0-100 per repository (repo=\"*\": overall), as GET /api/v1/health computes it."
             }
             Gauge::AlertsFiring => "Alerts firing now, by rule.",
+            Gauge::WebhookLogUnapplied => {
+                "Deliveries acknowledged into the webhook's ingest log (webhook.intake = \"log\") and not yet applied to the store."
+            }
         }
     }
 }

@@ -434,3 +434,5 @@ async fn over_the_bus_every_queued_delivery_is_published_once() {
     assert_eq!((seen.len(), distinct.len()), (ids.len(), ids.len()), "each event once: {seen:?}");
     env.bus.shutdown().await;
 }
+
+mod log;
