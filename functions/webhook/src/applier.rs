@@ -14,7 +14,7 @@
 use crate::ingest::{IngestError, IngestLog, Kind, Record};
 use crate::{Arrival, event_label, normalize, normalized_batch};
 use aetherveil_models::github::EventType;
-use aetherveil_models::{DeliveryId, names};
+use aetherveil_models::{DeliveryId, Outcome, names};
 use aetherveil_runtime::Metrics;
 use aetherveil_runtime::metrics::Counter;
 use aetherveil_store::{Precondition, Store, StoreError, WriteBatch};
@@ -54,6 +54,7 @@ struct Prepared {
 struct Delivered {
     delivery_id: String,
     event: String,
+    received_at: DateTime<Utc>,
     raw_key: String,
     outcome: &'static str,
 }
@@ -84,7 +85,7 @@ impl Applier {
         }
     }
 
-    /// Applies everything written so far (tests and shutdown).
+    /// Applies everything written so far.
     pub async fn drain(&self) -> Result<(), String> {
         loop {
             let to = *self.log.written().borrow();
@@ -118,7 +119,7 @@ impl Applier {
                 Ok(_) => self
                     .metrics
                     .inc(Counter::WebhookNormalized, &[("outcome", p.outcome), ("event", event_label(&p.event))]),
-                Err(StoreError::Conflict { .. }) => self.settle_conflict(&p.delivery_id, &p.raw_key).await?,
+                Err(StoreError::Conflict { .. }) => self.settle_conflict(p).await?,
                 Err(e) => failed = Some(e),
             }
         }
@@ -134,11 +135,14 @@ impl Applier {
         Ok(())
     }
 
-    /// A delivery already in the store: applied before a crash (same raw key), or a redelivery.
-    async fn settle_conflict(&self, id: &str, raw_key: &str) -> Result<(), ApplyError> {
-        let stored = self.store.get(names::DELIVERIES, id).await?;
-        if stored.as_ref().is_some_and(|d| d.data["raw_key"] != raw_key) {
-            self.count_redelivery(id, Utc::now()).await?;
+    /// A delivery already in the store: applied before a crash (same raw key), or a redelivery
+    /// that raced the log's pending check (counted as one).
+    async fn settle_conflict(&self, p: &Delivered) -> Result<(), ApplyError> {
+        let stored = self.store.get(names::DELIVERIES, &p.delivery_id).await?;
+        if stored.as_ref().is_some_and(|d| d.data["raw_key"] != p.raw_key.as_str()) {
+            self.count_redelivery(&p.delivery_id, p.received_at).await?;
+            let labels = [("outcome", Outcome::Duplicate.label()), ("event", event_label(&p.event))];
+            self.metrics.inc(Counter::WebhookNormalized, &labels);
         }
         Ok(())
     }
@@ -179,7 +183,12 @@ fn prepare(r: &mut Record) -> Option<Prepared> {
     let (batch, outcome) = normalized_batch(&arrival, n, Precondition::Absent, None);
     let raw_key = arrival.raw_key;
     let batch = batch.blob(names::RAW_DELIVERIES_BLOBS, &raw_key, std::mem::take(&mut r.body));
-    let delivered =
-        Delivered { delivery_id: r.delivery_id.clone(), event: r.event.clone(), raw_key, outcome: outcome.label() };
+    let delivered = Delivered {
+        delivery_id: r.delivery_id.clone(),
+        event: r.event.clone(),
+        received_at: r.received_at,
+        raw_key,
+        outcome: outcome.label(),
+    };
     Some(Prepared { delivered, batch })
 }
