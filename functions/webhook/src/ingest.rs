@@ -286,7 +286,7 @@ impl IngestLog {
                 file.sync_all().map_err(io(&path))?;
             }
             for r in records {
-                pending_add(&mut pending, &r);
+                track(&mut pending, r.kind, &r.delivery_id, &r.event, r.received_at, r.body.len());
             }
             end = start + good as u64;
         }
@@ -327,32 +327,19 @@ impl IngestLog {
         received_at: DateTime<Utc>,
         body: &[u8],
     ) -> Result<Appended, IngestError> {
-        let (tx, rx) = oneshot::channel();
-        let appended = {
-            let mut s = lock(&self.shared.state);
-            if s.closed {
-                return Err(IngestError::Closed);
+        let (appended, written) = self.submit(|s| {
+            if s.pending.contains_key(delivery_id) {
+                s.push(Kind::Redelivery, delivery_id, event, received_at, &[]);
+                return Ok(Appended::Duplicate);
             }
-            let appended = if let Some(p) = s.pending.get_mut(delivery_id) {
-                p.redeliveries += 1;
-                Record::encode_into(&mut s.buf, Kind::Redelivery, delivery_id, event, received_at, &[]);
-                Appended::Duplicate
-            } else {
-                let unapplied = *self.shared.written.borrow() - self.applied() + s.buf.len() as u64;
-                if unapplied + body.len() as u64 > self.shared.max_unapplied {
-                    return Err(IngestError::Full(unapplied));
-                }
-                s.pending.insert(delivery_id.to_owned(), Pending::new(event, received_at, body.len()));
-                Record::encode_into(&mut s.buf, Kind::Delivery, delivery_id, event, received_at, body);
-                Appended::Fresh
-            };
-            s.waiters.push(tx);
-            if s.idle {
-                self.shared.ready.notify_one();
+            let unapplied = *self.shared.written.borrow() - self.applied() + s.buf.len() as u64;
+            if unapplied + body.len() as u64 > self.shared.max_unapplied {
+                return Err(IngestError::Full(unapplied));
             }
-            appended
-        };
-        let result = rx.await.map_err(|_| IngestError::Closed).and_then(|r| r.map_err(IngestError::Write));
+            s.push(Kind::Delivery, delivery_id, event, received_at, body);
+            Ok(Appended::Fresh)
+        })?;
+        let result = written.await;
         if result.is_err() && appended == Appended::Fresh {
             // Not acknowledged: the sender will deliver it again.
             lock(&self.shared.state).pending.remove(delivery_id);
@@ -367,19 +354,32 @@ impl IngestLog {
         event: &str,
         at: DateTime<Utc>,
     ) -> Result<(), IngestError> {
+        let ((), written) = self.submit(|s| {
+            s.push(Kind::Redelivery, delivery_id, event, at, &[]);
+            Ok(())
+        })?;
+        written.await
+    }
+
+    /// Runs `queue` (which pushes records) under the lock, wakes the writer, and returns what
+    /// `queue` returned with a future that ends once the records are written.
+    fn submit<T>(
+        &self,
+        queue: impl FnOnce(&mut State) -> Result<T, IngestError>,
+    ) -> Result<(T, impl Future<Output = Result<(), IngestError>>), IngestError> {
         let (tx, rx) = oneshot::channel();
-        {
-            let mut s = lock(&self.shared.state);
-            if s.closed {
-                return Err(IngestError::Closed);
-            }
-            Record::encode_into(&mut s.buf, Kind::Redelivery, delivery_id, event, at, &[]);
-            s.waiters.push(tx);
-            if s.idle {
-                self.shared.ready.notify_one();
-            }
+        let mut s = lock(&self.shared.state);
+        if s.closed {
+            return Err(IngestError::Closed);
         }
-        rx.await.map_err(|_| IngestError::Closed)?.map_err(IngestError::Write)
+        let queued = queue(&mut s)?;
+        s.waiters.push(tx);
+        if s.idle {
+            self.shared.ready.notify_one();
+        }
+        drop(s);
+        let written = async { rx.await.map_err(|_| IngestError::Closed)?.map_err(IngestError::Write) };
+        Ok((queued, written))
     }
 
     /// The delivery, if it is acknowledged and not yet applied.
@@ -472,16 +472,26 @@ impl IngestLog {
     }
 }
 
-fn pending_add(pending: &mut HashMap<String, Pending>, r: &Record) {
-    match r.kind {
+/// A record's effect on the pending deliveries: a delivery becomes pending, a redelivery of a
+/// pending one is counted.
+fn track(pending: &mut HashMap<String, Pending>, kind: Kind, id: &str, event: &str, at: DateTime<Utc>, bytes: usize) {
+    match kind {
         Kind::Delivery => {
-            pending.insert(r.delivery_id.clone(), Pending::new(&r.event, r.received_at, r.body.len()));
+            pending.insert(id.to_owned(), Pending::new(event, at, bytes));
         }
         Kind::Redelivery => {
-            if let Some(p) = pending.get_mut(&r.delivery_id) {
+            if let Some(p) = pending.get_mut(id) {
                 p.redeliveries += 1;
             }
         }
+    }
+}
+
+impl State {
+    /// Encodes a record for the writer and tracks it in the pending deliveries.
+    fn push(&mut self, kind: Kind, id: &str, event: &str, at: DateTime<Utc>, body: &[u8]) {
+        Record::encode_into(&mut self.buf, kind, id, event, at, body);
+        track(&mut self.pending, kind, id, event, at, body.len());
     }
 }
 

@@ -202,6 +202,17 @@ struct Inner {
     outbox_tx: watch::Sender<u64>,
 }
 
+impl Inner {
+    /// Returns a read connection to the pool, unless enough are idle already.
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+        }
+    }
+}
+
 impl Drop for Inner {
     /// The last handle is gone: the writer commits what is queued and stops.
     fn drop(&mut self) {
@@ -347,10 +358,7 @@ impl SqliteStore {
                 None => open_connection(&inner.path, inner.synchronous)?,
             };
             let result = f(&conn);
-            let mut pool = inner.readers.lock().map_err(|_| StoreError::Closed)?;
-            if pool.len() < MAX_IDLE_READERS {
-                pool.push(conn);
-            }
+            inner.give_back(conn);
             result
         })
         .await
@@ -363,11 +371,7 @@ impl SqliteStore {
     fn read_point<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Option<Result<R>> {
         let conn = self.inner.readers.try_lock().ok()?.pop()?;
         let result = f(&conn);
-        if let Ok(mut pool) = self.inner.readers.lock() {
-            if pool.len() < MAX_IDLE_READERS {
-                pool.push(conn);
-            }
-        }
+        self.inner.give_back(conn);
         Some(result)
     }
 
